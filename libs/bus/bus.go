@@ -1,0 +1,84 @@
+package bus
+
+import (
+	"errors"
+	"log/slog"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+)
+
+// instrumentationName names the tracer the bus creates spans with.
+const instrumentationName = "github.com/nhsengland/gp2gp/libs/bus"
+
+// Bus publishes and consumes gp2gp messages on one JetStream context.
+// It is safe for concurrent use.
+type Bus struct {
+	js         jetstream.JetStream
+	logger     *slog.Logger
+	tracer     trace.Tracer
+	propagator propagation.TextMapPropagator
+}
+
+// Option configures a Bus.
+type Option func(*Bus) error
+
+// WithLogger sets the logger for the runner's own lines (outcomes, retries,
+// dead letters). Wrap its handler with NewLogHandler to get the
+// conversation id and trace id on every line. Default: discard.
+func WithLogger(l *slog.Logger) Option {
+	return func(b *Bus) error {
+		if l == nil {
+			return errors.New("bus: WithLogger: nil logger")
+		}
+		b.logger = l
+		return nil
+	}
+}
+
+// WithTracerProvider sets where spans go. Default: no spans.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(b *Bus) error {
+		if tp == nil {
+			return errors.New("bus: WithTracerProvider: nil provider")
+		}
+		b.tracer = tp.Tracer(instrumentationName)
+		return nil
+	}
+}
+
+// WithPropagator sets how trace context is written to and read from
+// headers. Default: W3C trace context and baggage.
+func WithPropagator(p propagation.TextMapPropagator) Option {
+	return func(b *Bus) error {
+		if p == nil {
+			return errors.New("bus: WithPropagator: nil propagator")
+		}
+		b.propagator = p
+		return nil
+	}
+}
+
+// New returns a Bus on js.
+func New(js jetstream.JetStream, opts ...Option) (*Bus, error) {
+	if js == nil {
+		return nil, errors.New("bus: nil JetStream")
+	}
+	b := &Bus{
+		js:         js,
+		logger:     slog.New(slog.DiscardHandler),
+		tracer:     noop.NewTracerProvider().Tracer(instrumentationName),
+		propagator: propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}),
+	}
+	for _, o := range opts {
+		if err := o(b); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+// JetStream returns the JetStream context the bus uses.
+func (b *Bus) JetStream() jetstream.JetStream { return b.js }

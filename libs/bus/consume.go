@@ -1,0 +1,278 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Msg is a message delivered to a Handler. The runner owns its
+// acknowledgement; a handler only returns an error or nil.
+type Msg struct {
+	Subject string
+	Data    []byte
+	Header  nats.Header
+	// Stream and Consumer the message was delivered from.
+	Stream, Consumer string
+	// Sequence is the message's sequence in its stream.
+	Sequence uint64
+	// Delivered counts deliveries of this message to the consumer: 1 the
+	// first time.
+	Delivered uint64
+	// Published is when the stream stored the message.
+	Published time.Time
+}
+
+// Headers returns the message's typed gp2gp headers.
+func (m *Msg) Headers() Headers { return HeadersOf(m.Header) }
+
+// Handler processes one message. Return nil when the message is done with;
+// a plain error to have it redelivered after a backoff; RetryAfter to
+// choose the delay; Permanent when retrying cannot help. A handler must be
+// idempotent: JetStream delivers at least once.
+type Handler func(ctx context.Context, msg *Msg) error
+
+type consumeOptions struct {
+	concurrency     int
+	backoff         Backoff
+	shutdownTimeout time.Duration
+	ackTimeout      time.Duration
+	middleware      []Middleware
+}
+
+// ConsumeOption configures Consume.
+type ConsumeOption func(*consumeOptions) error
+
+// WithConcurrency sets how many messages are handled at once (default 1,
+// which keeps a consumer's messages in order).
+func WithConcurrency(n int) ConsumeOption {
+	return func(o *consumeOptions) error {
+		if n < 1 {
+			return fmt.Errorf("bus: WithConcurrency(%d): must be at least 1", n)
+		}
+		o.concurrency = n
+		return nil
+	}
+}
+
+// WithBackoff sets the redelivery delays for failed messages (default
+// DefaultBackoff).
+func WithBackoff(b Backoff) ConsumeOption {
+	return func(o *consumeOptions) error {
+		if b.Min <= 0 || b.Max < b.Min || b.Jitter < 0 || b.Jitter > 1 {
+			return fmt.Errorf("bus: WithBackoff(%+v): need 0 < Min ≤ Max and 0 ≤ Jitter ≤ 1", b)
+		}
+		o.backoff = b
+		return nil
+	}
+}
+
+// WithShutdownTimeout bounds how long Consume waits, once its context ends,
+// for in-flight handlers to finish before cancelling their contexts
+// (default 30s). A message whose handler is cancelled is returned to the
+// stream for redelivery, never lost.
+func WithShutdownTimeout(d time.Duration) ConsumeOption {
+	return func(o *consumeOptions) error {
+		if d <= 0 {
+			return fmt.Errorf("bus: WithShutdownTimeout(%s): must be positive", d)
+		}
+		o.shutdownTimeout = d
+		return nil
+	}
+}
+
+// WithMiddleware adds middleware inside the runner's own (tracing, logging,
+// panic recovery), in order, outermost first.
+func WithMiddleware(mws ...Middleware) ConsumeOption {
+	return func(o *consumeOptions) error {
+		o.middleware = append(o.middleware, mws...)
+		return nil
+	}
+}
+
+// Consume runs h on every message of the durable consumer spec until ctx
+// ends, then stops fetching, lets in-flight handlers finish (see
+// WithShutdownTimeout) and returns nil. The consumer must exist: Ensure
+// creates it. It returns an error only if it cannot start or the consumer
+// disappears.
+func (b *Bus) Consume(ctx context.Context, spec ConsumerSpec, h Handler, opts ...ConsumeOption) error {
+	o := consumeOptions{concurrency: 1, backoff: DefaultBackoff, shutdownTimeout: 30 * time.Second, ackTimeout: 5 * time.Second}
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return err
+		}
+	}
+	cons, err := b.js.Consumer(ctx, spec.Stream, spec.Durable)
+	if err != nil {
+		return fmt.Errorf("bus: consumer %s on stream %s: %w", spec.Durable, spec.Stream, err)
+	}
+	r := &runner{
+		bus:           b,
+		opts:          o,
+		maxDeliveries: uint64(spec.maxDeliveries()),
+		ackWait:       cons.CachedInfo().Config.AckWait,
+		logger:        b.logger.With("stream", spec.Stream, "consumer", spec.Durable),
+	}
+	mws := append([]Middleware{Tracing(b.tracer, b.propagator), Logging(r.logger), Recover()}, o.middleware...)
+	r.handler = Chain(h, mws...)
+
+	iter, err := cons.Messages(jetstream.PullMaxMessages(o.concurrency))
+	if err != nil {
+		return fmt.Errorf("bus: consume %s: %w", spec.Durable, err)
+	}
+	// Handlers run on a context that survives ctx so they can finish;
+	// it is cancelled only once the shutdown timeout has passed.
+	hctx, cancelHandlers := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelHandlers()
+	var graceTimer *time.Timer
+	var graceMu sync.Mutex
+	stopWatch := context.AfterFunc(ctx, func() {
+		iter.Drain()
+		graceMu.Lock()
+		graceTimer = time.AfterFunc(o.shutdownTimeout, cancelHandlers)
+		graceMu.Unlock()
+	})
+	defer func() {
+		stopWatch()
+		graceMu.Lock()
+		if graceTimer != nil {
+			graceTimer.Stop()
+		}
+		graceMu.Unlock()
+	}()
+
+	r.logger.Info("consuming", "concurrency", o.concurrency, "max_deliveries", r.maxDeliveries)
+	sem := make(chan struct{}, o.concurrency)
+	var wg sync.WaitGroup
+	var runErr error
+	for {
+		sem <- struct{}{}
+		jm, err := iter.Next()
+		if err != nil {
+			<-sem
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				break
+			}
+			if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) {
+				runErr = fmt.Errorf("bus: consumer %s on stream %s: %w", spec.Durable, spec.Stream, err)
+				iter.Stop()
+				break
+			}
+			// Missed heartbeats and similar: the iterator recovers by itself.
+			r.logger.Warn("fetch failed; continuing", "error", err)
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			r.process(hctx, jm)
+		}()
+	}
+	wg.Wait()
+	r.logger.Info("stopped consuming")
+	return runErr
+}
+
+type runner struct {
+	bus           *Bus
+	opts          consumeOptions
+	handler       Handler
+	maxDeliveries uint64
+	ackWait       time.Duration
+	logger        *slog.Logger
+}
+
+func (r *runner) process(ctx context.Context, jm jetstream.Msg) {
+	meta, err := jm.Metadata()
+	if err != nil {
+		// Only JetStream messages reach a pull consumer; this cannot be
+		// handled or dead-lettered meaningfully, so leave it for redelivery.
+		r.logger.Error("message without JetStream metadata; leaving it for redelivery", "subject", jm.Subject(), "error", err)
+		return
+	}
+	msg := &Msg{
+		Subject: jm.Subject(), Data: jm.Data(), Header: jm.Headers(),
+		Stream: meta.Stream, Consumer: meta.Consumer, Sequence: meta.Sequence.Stream,
+		Delivered: meta.NumDelivered, Published: meta.Timestamp,
+	}
+	if msg.Header == nil {
+		msg.Header = nats.Header{}
+	}
+	stop := r.keepAlive(jm)
+	err = r.handler(ctx, msg)
+	stop()
+	r.settle(ctx, jm, msg, err)
+}
+
+// keepAlive tells the server the message is still being worked on, so a
+// long handler is not raced by a redelivery.
+func (r *runner) keepAlive(jm jetstream.Msg) (stop func()) {
+	if r.ackWait <= 0 {
+		return func() {}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(r.ackWait / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				_ = jm.InProgress()
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
+func (r *runner) settle(ctx context.Context, jm jetstream.Msg, msg *Msg, err error) {
+	log := r.logger.With("subject", msg.Subject, "sequence", msg.Sequence, "delivered", msg.Delivered)
+	lctx := WithConversationID(ctx, msg.Headers().ConversationID)
+	switch {
+	case err == nil:
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.ackTimeout)
+		defer cancel()
+		if aerr := jm.DoubleAck(actx); aerr != nil {
+			log.WarnContext(lctx, "ack not confirmed; the message may be redelivered", "error", aerr)
+		}
+	case ctx.Err() != nil:
+		// Shutdown cut the handler short: hand the message back at once.
+		_ = jm.Nak()
+		log.InfoContext(lctx, "handler interrupted by shutdown; message returned for redelivery", "error", err)
+	case IsPermanent(err) || msg.Delivered >= r.maxDeliveries:
+		dl := DeadLetter{
+			Reason: err.Error(), Permanent: IsPermanent(err), Subject: msg.Subject, Stream: msg.Stream,
+			Consumer: msg.Consumer, Sequence: msg.Sequence, Deliveries: msg.Delivered,
+		}
+		if !dl.Permanent {
+			dl.Reason = fmt.Sprintf("gave up after %d deliveries: %v", msg.Delivered, err)
+		}
+		if derr := r.bus.deadLetter(ctx, msg, dl); derr != nil {
+			delay := r.opts.backoff.Delay(msg.Delivered)
+			_ = jm.NakWithDelay(delay)
+			log.ErrorContext(lctx, "could not dead-letter message; will retry", "error", err, "dead_letter_error", derr, "retry_in", delay)
+			return
+		}
+		_ = jm.TermWithReason(truncate(oneLine(dl.Reason), 256))
+		log.ErrorContext(lctx, "message dead-lettered", "error", err, "permanent", dl.Permanent)
+	default:
+		delay := r.opts.backoff.Delay(msg.Delivered)
+		var re *RetryError
+		if errors.As(err, &re) {
+			delay = re.Delay
+		}
+		_ = jm.NakWithDelay(delay)
+		log.WarnContext(lctx, "handler failed; will retry", "error", err, "retry_in", delay, "max_deliveries", r.maxDeliveries)
+	}
+}

@@ -1,0 +1,501 @@
+package bus
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// This file is the single place where gp2gp's streams, subjects, buckets
+// and durable consumers are declared. The README's subject map documents
+// the same table for people; keep them in step.
+
+// Subject root for everything gp2gp publishes.
+const subjectRoot = "gp2gp"
+
+// Stream names.
+const (
+	// StreamRegistrations holds vendor registration events.
+	StreamRegistrations = "GP2GP_REGISTRATIONS"
+	// StreamRecordRequests holds the sender's requests for a record, addressed
+	// to the sending practice's system.
+	StreamRecordRequests = "GP2GP_RECORD_REQUESTS"
+	// StreamRecordResponses holds practice systems' answers to record
+	// requests.
+	StreamRecordResponses = "GP2GP_RECORD_RESPONSES"
+	// StreamRecordsReady holds received records handed to the requesting
+	// practice's system.
+	StreamRecordsReady = "GP2GP_RECORDS_READY"
+	// StreamIntegrations holds practice systems' integration outcomes.
+	StreamIntegrations = "GP2GP_INTEGRATIONS"
+	// StreamSpineOut holds every HL7 wire message a stage has asked to send,
+	// before the Spine transport delivers it.
+	StreamSpineOut = "GP2GP_SPINE_OUT"
+	// StreamSpineIn holds every HL7 wire message received from Spine,
+	// addressed by recipient ASID and classified by kind.
+	StreamSpineIn = "GP2GP_SPINE_IN"
+	// StreamLifecycle holds transfer lifecycle events.
+	StreamLifecycle = "GP2GP_LIFECYCLE"
+	// StreamDeadLetter holds messages no handler could process, with why.
+	StreamDeadLetter = "GP2GP_DLQ"
+)
+
+// BucketTransfers is the key-value bucket holding one entry per transfer
+// side and conversation id.
+const BucketTransfers = "gp2gp_transfers"
+
+// SpineKind classifies a wire message for routing to the stage that owns it.
+type SpineKind string
+
+// The wire message kinds. COPC_IN000001UK01 is split in two because the
+// Continue goes to the sender while attachment COPCs go to the receiver.
+const (
+	KindEHRRequest SpineKind = "ehr-request" // RCMR_IN010000UK05 → sender
+	KindEHRExtract SpineKind = "ehr-extract" // RCMR_IN030000UK06/UK07 → receiver
+	KindContinue   SpineKind = "continue"    // COPC_IN000001UK01 Continue → sender
+	KindCOPC       SpineKind = "copc"        // COPC_IN000001UK01 attachment, index, fragment → receiver
+	KindAck        SpineKind = "ack"         // MCCI_IN010000UK13 → acknowledger
+)
+
+// SpineKinds lists every kind.
+var SpineKinds = []SpineKind{KindEHRRequest, KindEHRExtract, KindContinue, KindCOPC, KindAck}
+
+// Subjects. Each function builds a literal subject; Publish rejects one
+// with an empty or wildcard token.
+
+// RegistrationSubject is where a practice's system publishes registration
+// events for practice ods.
+func RegistrationSubject(ods string) string { return practiceSubject(ods, "registration") }
+
+// RecordRequestSubject is where the sender asks practice ods's system for a
+// record.
+func RecordRequestSubject(ods string) string { return practiceSubject(ods, "record.request") }
+
+// RecordResponseSubject is where practice ods's system answers record
+// requests.
+func RecordResponseSubject(ods string) string { return practiceSubject(ods, "record.response") }
+
+// RecordReadySubject is where the receiver hands practice ods's system a
+// received record.
+func RecordReadySubject(ods string) string { return practiceSubject(ods, "record.ready") }
+
+// IntegrationOutcomeSubject is where practice ods's system reports what it
+// did with a record.
+func IntegrationOutcomeSubject(ods string) string {
+	return practiceSubject(ods, "integration.outcome")
+}
+
+func practiceSubject(ods, suffix string) string {
+	return subjectRoot + ".practice." + ods + "." + suffix
+}
+
+// SpineOutSubject is where a stage asks for a wire message of kind to be
+// sent from the practice with ASID fromASID.
+func SpineOutSubject(fromASID string, kind SpineKind) string {
+	return subjectRoot + ".spine.out." + fromASID + "." + string(kind)
+}
+
+// SpineInSubject is where a received wire message of kind addressed to
+// toASID is published.
+func SpineInSubject(toASID string, kind SpineKind) string {
+	return subjectRoot + ".spine.in." + toASID + "." + string(kind)
+}
+
+// LifecycleSubject is where state changes of one side of a transfer are
+// published. side is "requesting" or "sending".
+func LifecycleSubject(side, conversationID string) string {
+	return subjectRoot + ".lifecycle." + side + "." + conversationID
+}
+
+// DeadLetterSubject is where messages that consumer of stream could not
+// process are copied.
+func DeadLetterSubject(stream, consumer string) string {
+	return subjectRoot + ".dlq." + stream + "." + consumer
+}
+
+// ValidSubject reports whether s is a literal subject: non-empty tokens, no
+// wildcards, no whitespace.
+func ValidSubject(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, tok := range strings.Split(s, ".") {
+		if tok == "" || tok == "*" || tok == ">" || strings.ContainsAny(tok, " \t\r\n*>") {
+			return false
+		}
+	}
+	return true
+}
+
+// Profile is the deployment profile streams are created with.
+type Profile struct {
+	// Name identifies the profile in errors and logs.
+	Name string
+	// Replicas of every stream and bucket (1 in dev, 3 in production).
+	Replicas int
+	// Storage of every stream and bucket.
+	Storage jetstream.StorageType
+}
+
+// Profiles.
+var (
+	// DevProfile: one replica on file storage (the dev stack, tests).
+	DevProfile = Profile{Name: "dev", Replicas: 1, Storage: jetstream.FileStorage}
+	// ProdProfile: three replicas on file storage. The servers must also run
+	// with sync_interval: always.
+	ProdProfile = Profile{Name: "prod", Replicas: 3, Storage: jetstream.FileStorage}
+)
+
+// ProfileNamed returns the profile called name ("dev" or "prod").
+func ProfileNamed(name string) (Profile, error) {
+	switch name {
+	case DevProfile.Name:
+		return DevProfile, nil
+	case ProdProfile.Name:
+		return ProdProfile, nil
+	}
+	return Profile{}, fmt.Errorf("bus: unknown profile %q (want dev or prod)", name)
+}
+
+// StreamSpec declares a stream independent of the deployment profile.
+type StreamSpec struct {
+	Name        string
+	Description string
+	Subjects    []string
+	// MaxAge bounds how long patient data stays on the bus.
+	MaxAge time.Duration
+	// Duplicates is the dedupe window for Nats-Msg-Id.
+	Duplicates time.Duration
+}
+
+// Config is the JetStream configuration of s under profile p.
+func (s StreamSpec) Config(p Profile) jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:        s.Name,
+		Description: s.Description,
+		Subjects:    s.Subjects,
+		Retention:   jetstream.LimitsPolicy,
+		MaxAge:      s.MaxAge,
+		Duplicates:  s.Duplicates,
+		Storage:     p.Storage,
+		Replicas:    p.Replicas,
+		Discard:     jetstream.DiscardOld,
+	}
+}
+
+// Retention and dedupe defaults.
+const (
+	day                = 24 * time.Hour
+	busRetention       = 30 * day  // longer than any GP2GP timeout (8 days)
+	lifecycleRetention = 400 * day // a year of MI plus a month's grace
+	dedupeWindow       = time.Hour
+)
+
+var (
+	registrationsStream = StreamSpec{
+		Name: StreamRegistrations, Description: "Vendor registration events (gp2gp.v1.RegistrationEvent)",
+		Subjects: []string{RegistrationSubject("*")}, MaxAge: busRetention, Duplicates: dedupeWindow,
+	}
+	recordRequestsStream = StreamSpec{
+		Name: StreamRecordRequests, Description: "Record requests to sending practices (gp2gp.v1.RecordRequest)",
+		Subjects: []string{RecordRequestSubject("*")}, MaxAge: busRetention, Duplicates: dedupeWindow,
+	}
+	recordResponsesStream = StreamSpec{
+		Name: StreamRecordResponses, Description: "Sending practices' record responses (gp2gp.v1.RecordResponse)",
+		Subjects: []string{RecordResponseSubject("*")}, MaxAge: busRetention, Duplicates: dedupeWindow,
+	}
+	recordsReadyStream = StreamSpec{
+		Name: StreamRecordsReady, Description: "Records ready to integrate (gp2gp.v1.RecordReady)",
+		Subjects: []string{RecordReadySubject("*")}, MaxAge: busRetention, Duplicates: dedupeWindow,
+	}
+	integrationsStream = StreamSpec{
+		Name: StreamIntegrations, Description: "Integration outcomes (gp2gp.v1.IntegrationOutcome)",
+		Subjects: []string{IntegrationOutcomeSubject("*")}, MaxAge: busRetention, Duplicates: dedupeWindow,
+	}
+	spineOutStream = StreamSpec{
+		Name: StreamSpineOut, Description: "HL7 wire messages to send through Spine",
+		Subjects: []string{SpineOutSubject("*", "*")}, MaxAge: busRetention, Duplicates: dedupeWindow,
+	}
+	spineInStream = StreamSpec{
+		Name: StreamSpineIn, Description: "HL7 wire messages received from Spine",
+		Subjects: []string{SpineInSubject("*", "*")}, MaxAge: busRetention, Duplicates: dedupeWindow,
+	}
+	lifecycleStream = StreamSpec{
+		Name: StreamLifecycle, Description: "Transfer lifecycle events (gp2gp.v1.TransferEvent)",
+		Subjects: []string{LifecycleSubject("*", "*")}, MaxAge: lifecycleRetention, Duplicates: dedupeWindow,
+	}
+	deadLetterStream = StreamSpec{
+		Name: StreamDeadLetter, Description: "Messages that could not be processed, with the reason",
+		Subjects: []string{DeadLetterSubject("*", "*")}, MaxAge: busRetention, Duplicates: dedupeWindow,
+	}
+)
+
+// Streams lists every stream of the system.
+func Streams() []StreamSpec {
+	return []StreamSpec{
+		registrationsStream, recordRequestsStream, recordResponsesStream, recordsReadyStream,
+		integrationsStream, spineOutStream, spineInStream, lifecycleStream, deadLetterStream,
+	}
+}
+
+// KeyValueSpec declares a key-value bucket.
+type KeyValueSpec struct {
+	Bucket      string
+	Description string
+	// History is how many revisions of each key are kept.
+	History uint8
+	// TTL expires keys not updated for this long (0: never).
+	TTL time.Duration
+}
+
+// Config is the JetStream configuration of k under profile p.
+func (k KeyValueSpec) Config(p Profile) jetstream.KeyValueConfig {
+	return jetstream.KeyValueConfig{
+		Bucket: k.Bucket, Description: k.Description, History: k.History, TTL: k.TTL,
+		Storage: p.Storage, Replicas: p.Replicas,
+	}
+}
+
+// TransfersBucket holds transfer state: one key per side and conversation.
+// Kept 84 days (12 weeks) after the last update, the retention the NHS
+// sending adaptor applies to transfer records.
+var TransfersBucket = KeyValueSpec{
+	Bucket: BucketTransfers, Description: "Transfer state, one key per side and conversation id",
+	History: 8, TTL: 84 * day,
+}
+
+// ConsumerSpec declares a durable pull consumer and how the runner treats
+// its messages.
+type ConsumerSpec struct {
+	Stream      string
+	Durable     string
+	Description string
+	// FilterSubjects restricts the consumer to these subjects (may use
+	// wildcards). Required unless WholeStream is set.
+	FilterSubjects []string
+	// WholeStream consumes every subject of the stream. It must be said
+	// explicitly: a per-practice consumer whose practice list came out empty
+	// would otherwise consume every practice's messages.
+	WholeStream bool
+	// AckWait is how long the server waits for an ack before redelivering.
+	// The runner extends it with in-progress signals while a handler runs.
+	AckWait time.Duration
+	// MaxAckPending bounds unacknowledged messages across all instances.
+	MaxAckPending int
+	// MaxDeliveries is enforced by the runner: on the last delivery a
+	// failing message is dead-lettered rather than dropped. The server-side
+	// limit is unlimited so the server never discards a message on its own.
+	MaxDeliveries int
+}
+
+// Consumer defaults.
+const (
+	DefaultAckWait       = 30 * time.Second
+	DefaultMaxAckPending = 1000
+	DefaultMaxDeliveries = 10
+)
+
+// Validate reports a declaration that cannot be right.
+func (c ConsumerSpec) Validate() error {
+	switch {
+	case c.Stream == "" || c.Durable == "":
+		return fmt.Errorf("bus: consumer %q on stream %q: stream and durable name are required", c.Durable, c.Stream)
+	case c.WholeStream && len(c.FilterSubjects) > 0:
+		return fmt.Errorf("bus: consumer %s: WholeStream and FilterSubjects are exclusive", c.Durable)
+	case !c.WholeStream && len(c.FilterSubjects) == 0:
+		return fmt.Errorf("bus: consumer %s: no filter subjects (no practices configured?)", c.Durable)
+	}
+	return nil
+}
+
+// Config is the JetStream configuration of c.
+func (c ConsumerSpec) Config() jetstream.ConsumerConfig {
+	cfg := jetstream.ConsumerConfig{
+		Durable:       c.Durable,
+		Description:   c.Description,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       c.AckWait,
+		MaxAckPending: c.MaxAckPending,
+		MaxDeliver:    -1,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	}
+	if cfg.AckWait == 0 {
+		cfg.AckWait = DefaultAckWait
+	}
+	if cfg.MaxAckPending == 0 {
+		cfg.MaxAckPending = DefaultMaxAckPending
+	}
+	switch len(c.FilterSubjects) {
+	case 0:
+	case 1:
+		cfg.FilterSubject = c.FilterSubjects[0]
+	default:
+		cfg.FilterSubjects = c.FilterSubjects
+	}
+	return cfg
+}
+
+func (c ConsumerSpec) maxDeliveries() int {
+	if c.MaxDeliveries <= 0 {
+		return DefaultMaxDeliveries
+	}
+	return c.MaxDeliveries
+}
+
+// Practice identifies a practice a service serves.
+type Practice struct {
+	ODS  string
+	ASID string
+}
+
+func odsFilters(ps []Practice, subject func(string) string) []string {
+	out := make([]string, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, subject(p.ODS))
+	}
+	return out
+}
+
+func spineInFilters(ps []Practice, kinds ...SpineKind) []string {
+	out := make([]string, 0, len(ps)*len(kinds))
+	for _, p := range ps {
+		for _, k := range kinds {
+			out = append(out, SpineInSubject(p.ASID, k))
+		}
+	}
+	return out
+}
+
+// durableName joins a service's durable name with the optional group that
+// tells apart two deployments of one service serving different practices.
+func durableName(group, name string) string {
+	if group == "" {
+		return name
+	}
+	return name + "-" + group
+}
+
+// Topology is what one service ensures at startup.
+type Topology struct {
+	Streams   []StreamSpec
+	KeyValues []KeyValueSpec
+	Consumers []ConsumerSpec
+}
+
+// RequesterTopology: registrations in; EHR Requests out; transfer state.
+func RequesterTopology(group string, ps []Practice) Topology {
+	return Topology{
+		Streams:   []StreamSpec{registrationsStream, spineOutStream, lifecycleStream, deadLetterStream},
+		KeyValues: []KeyValueSpec{TransfersBucket},
+		Consumers: []ConsumerSpec{RequesterRegistrations(group, ps)},
+	}
+}
+
+// RequesterRegistrations consumes registration events for the practices
+// served.
+func RequesterRegistrations(group string, ps []Practice) ConsumerSpec {
+	return ConsumerSpec{
+		Stream: StreamRegistrations, Durable: durableName(group, "requester-registrations"),
+		Description:    "requester: registration events of the practices it serves",
+		FilterSubjects: odsFilters(ps, RegistrationSubject),
+	}
+}
+
+// SenderTopology: EHR Requests and Continues in; record requests out and
+// responses in; extracts and COPCs out.
+func SenderTopology(group string, ps []Practice) Topology {
+	return Topology{
+		Streams: []StreamSpec{spineInStream, spineOutStream, recordRequestsStream, recordResponsesStream,
+			lifecycleStream, deadLetterStream},
+		KeyValues: []KeyValueSpec{TransfersBucket},
+		Consumers: []ConsumerSpec{SenderRequests(group, ps), SenderRecordResponses(group, ps)},
+	}
+}
+
+// SenderRequests consumes EHR Requests and Continues addressed to the
+// practices served.
+func SenderRequests(group string, ps []Practice) ConsumerSpec {
+	return ConsumerSpec{
+		Stream: StreamSpineIn, Durable: durableName(group, "sender-requests"),
+		Description:    "sender: EHR Requests and Continues for the practices it serves",
+		FilterSubjects: spineInFilters(ps, KindEHRRequest, KindContinue),
+	}
+}
+
+// SenderRecordResponses consumes practice systems' record responses.
+func SenderRecordResponses(group string, ps []Practice) ConsumerSpec {
+	return ConsumerSpec{
+		Stream: StreamRecordResponses, Durable: durableName(group, "sender-record-responses"),
+		Description:    "sender: record responses from the practices it serves",
+		FilterSubjects: odsFilters(ps, RecordResponseSubject),
+	}
+}
+
+// ReceiverTopology: extracts and COPCs in; records ready out; integration
+// outcomes in; Continue out.
+func ReceiverTopology(group string, ps []Practice) Topology {
+	return Topology{
+		Streams: []StreamSpec{spineInStream, spineOutStream, recordsReadyStream, integrationsStream,
+			lifecycleStream, deadLetterStream},
+		KeyValues: []KeyValueSpec{TransfersBucket},
+		Consumers: []ConsumerSpec{ReceiverExtracts(group, ps), ReceiverIntegrations(group, ps)},
+	}
+}
+
+// ReceiverExtracts consumes EHR Extracts and attachment COPCs addressed to
+// the practices served.
+func ReceiverExtracts(group string, ps []Practice) ConsumerSpec {
+	return ConsumerSpec{
+		Stream: StreamSpineIn, Durable: durableName(group, "receiver-extracts"),
+		Description:    "receiver: EHR Extracts and attachment COPCs for the practices it serves",
+		FilterSubjects: spineInFilters(ps, KindEHRExtract, KindCOPC),
+	}
+}
+
+// ReceiverIntegrations consumes integration outcomes of the practices
+// served.
+func ReceiverIntegrations(group string, ps []Practice) ConsumerSpec {
+	return ConsumerSpec{
+		Stream: StreamIntegrations, Durable: durableName(group, "receiver-integrations"),
+		Description:    "receiver: integration outcomes from the practices it serves",
+		FilterSubjects: odsFilters(ps, IntegrationOutcomeSubject),
+	}
+}
+
+// AcknowledgerTopology: application acknowledgements in and out.
+func AcknowledgerTopology(group string, ps []Practice) Topology {
+	return Topology{
+		Streams:   []StreamSpec{spineInStream, spineOutStream, lifecycleStream, deadLetterStream},
+		KeyValues: []KeyValueSpec{TransfersBucket},
+		Consumers: []ConsumerSpec{AcknowledgerAcks(group, ps)},
+	}
+}
+
+// AcknowledgerAcks consumes MCCI acknowledgements addressed to the
+// practices served.
+func AcknowledgerAcks(group string, ps []Practice) ConsumerSpec {
+	return ConsumerSpec{
+		Stream: StreamSpineIn, Durable: durableName(group, "acknowledger-acks"),
+		Description:    "acknowledger: application acknowledgements for the practices it serves",
+		FilterSubjects: spineInFilters(ps, KindAck),
+	}
+}
+
+// MIReporterTopology: lifecycle events in.
+func MIReporterTopology(group string) Topology {
+	return Topology{
+		Streams:   []StreamSpec{lifecycleStream, deadLetterStream},
+		Consumers: []ConsumerSpec{MIReporterLifecycle(group)},
+	}
+}
+
+// MIReporterLifecycle consumes every lifecycle event.
+func MIReporterLifecycle(group string) ConsumerSpec {
+	return ConsumerSpec{
+		Stream: StreamLifecycle, Durable: durableName(group, "mireporter-lifecycle"),
+		Description: "mireporter: every transfer lifecycle event",
+		WholeStream: true,
+	}
+}

@@ -1,0 +1,3 @@
+module github.com/nhsengland/gp2gp/libs/service
+
+go 1.26

@@ -1,0 +1,3 @@
+module github.com/nhsengland/gp2gp/libs/transfer
+
+go 1.26

@@ -1,0 +1,3 @@
+module github.com/nhsengland/gp2gp/services/acknowledger
+
+go 1.26

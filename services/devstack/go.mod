@@ -1,0 +1,3 @@
+module github.com/nhsengland/gp2gp/services/devstack
+
+go 1.26
