@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
@@ -289,13 +290,15 @@ func TestConsumerSpanIsChildOfProducerSpan(t *testing.T) {
 		spans[s.SpanKind] = s
 	}
 	producer, consumer := spans[trace.SpanKindProducer], spans[trace.SpanKindConsumer]
-	assert.Equal(t, "send "+testSubject, producer.Name)
-	assert.Equal(t, "process "+testSubject, consumer.Name)
+	assert.Equal(t, testSubject+" send", producer.Name)
+	assert.Equal(t, testSubject+" process", consumer.Name)
 	assert.Equal(t, parent.SpanContext().SpanID(), producer.Parent.SpanID())
 	assert.Equal(t, producer.SpanContext.TraceID(), consumer.SpanContext.TraceID())
 	assert.Equal(t, producer.SpanContext.SpanID(), consumer.Parent.SpanID(), "consumer span's parent is the producer span")
 	assert.True(t, consumer.Parent.IsRemote())
 	assert.Equal(t, consumer.SpanContext.SpanID(), handlerSpan.SpanID(), "the handler runs inside the consumer span")
+	assert.Contains(t, consumer.Attributes, semconv.MessagingConsumerGroupName(f.spec.Durable))
+	assert.Contains(t, producer.Attributes, semconv.MessagingMessageID("traced-1"))
 }
 
 func TestShutdownWaitsForInFlightHandlerAndLosesNothing(t *testing.T) {

@@ -40,9 +40,9 @@ type Handler func(ctx context.Context, msg *Msg) error
 
 type consumeOptions struct {
 	concurrency     int
+	prefetch        int
 	backoff         Backoff
 	shutdownTimeout time.Duration
-	ackTimeout      time.Duration
 	middleware      []Middleware
 }
 
@@ -57,6 +57,21 @@ func WithConcurrency(n int) ConsumeOption {
 			return fmt.Errorf("bus: WithConcurrency(%d): must be at least 1", n)
 		}
 		o.concurrency = n
+		return nil
+	}
+}
+
+// WithPrefetch sets how many messages are fetched ahead of the handlers
+// (default: the concurrency). More prefetch means fewer round trips to the
+// server, but a fetched message waits for a free handler, and one that
+// waits longer than the consumer's AckWait is redelivered: keep prefetch ×
+// handler time well under AckWait.
+func WithPrefetch(n int) ConsumeOption {
+	return func(o *consumeOptions) error {
+		if n < 1 {
+			return fmt.Errorf("bus: WithPrefetch(%d): must be at least 1", n)
+		}
+		o.prefetch = n
 		return nil
 	}
 }
@@ -102,7 +117,7 @@ func WithMiddleware(mws ...Middleware) ConsumeOption {
 // creates it. It returns an error only if it cannot start or the consumer
 // disappears.
 func (b *Bus) Consume(ctx context.Context, spec ConsumerSpec, h Handler, opts ...ConsumeOption) error {
-	o := consumeOptions{concurrency: 1, backoff: DefaultBackoff, shutdownTimeout: 30 * time.Second, ackTimeout: 5 * time.Second}
+	o := consumeOptions{concurrency: 1, backoff: DefaultBackoff, shutdownTimeout: 30 * time.Second}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return err
@@ -118,11 +133,15 @@ func (b *Bus) Consume(ctx context.Context, spec ConsumerSpec, h Handler, opts ..
 		maxDeliveries: uint64(spec.maxDeliveries()),
 		ackWait:       cons.CachedInfo().Config.AckWait,
 		logger:        b.logger.With("stream", spec.Stream, "consumer", spec.Durable),
+		inflight:      map[jetstream.Msg]time.Time{},
 	}
 	mws := append([]Middleware{Tracing(b.tracer, b.propagator), Logging(r.logger), Recover()}, o.middleware...)
 	r.handler = Chain(h, mws...)
 
-	iter, err := cons.Messages(jetstream.PullMaxMessages(o.concurrency))
+	if o.prefetch == 0 {
+		o.prefetch = o.concurrency
+	}
+	iter, err := cons.Messages(jetstream.PullMaxMessages(o.prefetch))
 	if err != nil {
 		return fmt.Errorf("bus: consume %s: %w", spec.Durable, err)
 	}
@@ -148,8 +167,11 @@ func (b *Bus) Consume(ctx context.Context, spec ConsumerSpec, h Handler, opts ..
 	}()
 
 	r.logger.Info("consuming", "concurrency", o.concurrency, "max_deliveries", r.maxDeliveries)
-	sem := make(chan struct{}, o.concurrency)
+	kctx, stopKeepAlive := context.WithCancel(hctx)
+	keepAliveDone := make(chan struct{})
+	go func() { defer close(keepAliveDone); r.keepAlive(kctx) }()
 	var wg sync.WaitGroup
+	sem := make(chan struct{}, o.concurrency)
 	var runErr error
 	for {
 		sem <- struct{}{}
@@ -176,6 +198,13 @@ func (b *Bus) Consume(ctx context.Context, spec ConsumerSpec, h Handler, opts ..
 		}()
 	}
 	wg.Wait()
+	stopKeepAlive()
+	<-keepAliveDone
+	// Acks are sent without waiting for a reply; push the last ones out
+	// before reporting that the consumer has stopped.
+	if err := b.js.Conn().FlushTimeout(5 * time.Second); err != nil {
+		r.logger.Warn("could not flush the last acks; those messages will be redelivered", "error", err)
+	}
 	r.logger.Info("stopped consuming")
 	return runErr
 }
@@ -187,6 +216,9 @@ type runner struct {
 	maxDeliveries uint64
 	ackWait       time.Duration
 	logger        *slog.Logger
+
+	mu       sync.Mutex
+	inflight map[jetstream.Msg]time.Time // handler running since
 }
 
 func (r *runner) process(ctx context.Context, jm jetstream.Msg) {
@@ -205,51 +237,62 @@ func (r *runner) process(ctx context.Context, jm jetstream.Msg) {
 	if msg.Header == nil {
 		msg.Header = nats.Header{}
 	}
-	stop := r.keepAlive(jm)
+	r.begin(jm)
 	err = r.handler(ctx, msg)
-	stop()
+	r.end(jm)
 	r.settle(ctx, jm, msg, err)
 }
 
-// keepAlive tells the server the message is still being worked on, so a
-// long handler is not raced by a redelivery.
-func (r *runner) keepAlive(jm jetstream.Msg) (stop func()) {
+// keepAlive tells the server, every third of the ack wait, that the
+// messages whose handlers are still running are being worked on, so a long
+// handler is not raced by a redelivery. It runs until ctx ends.
+func (r *runner) keepAlive(ctx context.Context) {
 	if r.ackWait <= 0 {
-		return func() {}
+		return
 	}
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(r.ackWait / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				_ = jm.InProgress()
+	t := time.NewTicker(r.ackWait / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			r.mu.Lock()
+			for jm, since := range r.inflight {
+				if now.Sub(since) >= r.ackWait/3 {
+					_ = jm.InProgress()
+				}
 			}
+			r.mu.Unlock()
 		}
-	}()
-	return func() { close(done); wg.Wait() }
+	}
+}
+
+func (r *runner) begin(jm jetstream.Msg) {
+	r.mu.Lock()
+	r.inflight[jm] = time.Now()
+	r.mu.Unlock()
+}
+
+func (r *runner) end(jm jetstream.Msg) {
+	r.mu.Lock()
+	delete(r.inflight, jm)
+	r.mu.Unlock()
 }
 
 func (r *runner) settle(ctx context.Context, jm jetstream.Msg, msg *Msg, err error) {
-	log := r.logger.With("subject", msg.Subject, "sequence", msg.Sequence, "delivered", msg.Delivered)
-	lctx := WithConversationID(ctx, msg.Headers().ConversationID)
-	switch {
-	case err == nil:
-		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.ackTimeout)
-		defer cancel()
-		if aerr := jm.DoubleAck(actx); aerr != nil {
-			log.WarnContext(lctx, "ack not confirmed; the message may be redelivered", "error", aerr)
+	if err == nil {
+		if aerr := jm.Ack(); aerr != nil {
+			r.logFor(ctx, msg).Warn("ack failed; the message will be redelivered", "error", aerr)
 		}
+		return
+	}
+	log := r.logFor(ctx, msg)
+	switch {
 	case ctx.Err() != nil:
 		// Shutdown cut the handler short: hand the message back at once.
 		_ = jm.Nak()
-		log.InfoContext(lctx, "handler interrupted by shutdown; message returned for redelivery", "error", err)
+		log.Info("handler interrupted by shutdown; message returned for redelivery", "error", err)
 	case IsPermanent(err) || msg.Delivered >= r.maxDeliveries:
 		dl := DeadLetter{
 			Reason: err.Error(), Permanent: IsPermanent(err), Subject: msg.Subject, Stream: msg.Stream,
@@ -261,11 +304,11 @@ func (r *runner) settle(ctx context.Context, jm jetstream.Msg, msg *Msg, err err
 		if derr := r.bus.deadLetter(ctx, msg, dl); derr != nil {
 			delay := r.opts.backoff.Delay(msg.Delivered)
 			_ = jm.NakWithDelay(delay)
-			log.ErrorContext(lctx, "could not dead-letter message; will retry", "error", err, "dead_letter_error", derr, "retry_in", delay)
+			log.Error("could not dead-letter message; will retry", "error", err, "dead_letter_error", derr, "retry_in", delay)
 			return
 		}
 		_ = jm.TermWithReason(truncate(oneLine(dl.Reason), 256))
-		log.ErrorContext(lctx, "message dead-lettered", "error", err, "permanent", dl.Permanent)
+		log.Error("message dead-lettered", "error", err, "permanent", dl.Permanent)
 	default:
 		delay := r.opts.backoff.Delay(msg.Delivered)
 		var re *RetryError
@@ -273,6 +316,25 @@ func (r *runner) settle(ctx context.Context, jm jetstream.Msg, msg *Msg, err err
 			delay = re.Delay
 		}
 		_ = jm.NakWithDelay(delay)
-		log.WarnContext(lctx, "handler failed; will retry", "error", err, "retry_in", delay, "max_deliveries", r.maxDeliveries)
+		log.Warn("handler failed; will retry", "error", err, "retry_in", delay, "max_deliveries", r.maxDeliveries)
 	}
 }
+
+// logFor is the logger for an outcome of msg: it names the message and,
+// through the context, its conversation.
+func (r *runner) logFor(ctx context.Context, msg *Msg) contextLogger {
+	return contextLogger{
+		ctx: WithConversationID(ctx, msg.Headers().ConversationID),
+		l:   r.logger.With("subject", msg.Subject, "sequence", msg.Sequence, "delivered", msg.Delivered),
+	}
+}
+
+// contextLogger logs every line with its context.
+type contextLogger struct {
+	ctx context.Context
+	l   *slog.Logger
+}
+
+func (c contextLogger) Info(msg string, args ...any)  { c.l.InfoContext(c.ctx, msg, args...) }
+func (c contextLogger) Warn(msg string, args ...any)  { c.l.WarnContext(c.ctx, msg, args...) }
+func (c contextLogger) Error(msg string, args ...any) { c.l.ErrorContext(c.ctx, msg, args...) }

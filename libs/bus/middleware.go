@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
@@ -47,11 +48,13 @@ func Logging(logger *slog.Logger) Middleware {
 	return func(next Handler) Handler {
 		return func(ctx context.Context, msg *Msg) error {
 			ctx = WithConversationID(ctx, msg.Headers().ConversationID)
+			if !logger.Enabled(ctx, slog.LevelDebug) {
+				return next(ctx, msg)
+			}
 			start := time.Now()
 			err := next(ctx, msg)
-			logger.DebugContext(ctx, "handled message", "subject", msg.Subject, "stream", msg.Stream,
-				"consumer", msg.Consumer, "sequence", msg.Sequence, "delivered", msg.Delivered,
-				"duration", time.Since(start), "error", err)
+			logger.DebugContext(ctx, "handled message", "subject", msg.Subject, "sequence", msg.Sequence,
+				"delivered", msg.Delivered, "duration", time.Since(start), "error", err)
 			return err
 		}
 	}
@@ -64,21 +67,18 @@ func Tracing(tracer trace.Tracer, propagator propagation.TextMapPropagator) Midd
 	return func(next Handler) Handler {
 		return func(ctx context.Context, msg *Msg) error {
 			ctx = propagator.Extract(ctx, HeaderCarrier(msg.Header))
-			ctx, span := tracer.Start(ctx, "process "+msg.Subject,
-				trace.WithSpanKind(trace.SpanKindConsumer),
-				trace.WithAttributes(
+			ctx, span := tracer.Start(ctx, msg.Subject+" process", trace.WithSpanKind(trace.SpanKindConsumer))
+			defer span.End()
+			if span.IsRecording() {
+				span.SetAttributes(
 					semconv.MessagingSystemKey.String("nats"),
-					semconv.MessagingOperationTypeProcess,
 					semconv.MessagingDestinationName(msg.Subject),
 					semconv.MessagingConsumerGroupName(msg.Consumer),
-					semconv.MessagingMessageBodySize(len(msg.Data)),
-				))
-			defer span.End()
-			if id := headerValue(msg.Header, HeaderMsgID); id != "" {
-				span.SetAttributes(semconv.MessagingMessageID(id))
-			}
-			if id := msg.Headers().ConversationID; id != "" {
-				span.SetAttributes(semconv.MessagingMessageConversationID(id))
+					attribute.Int64("messaging.nats.delivered", int64(msg.Delivered)),
+				)
+				if id := msg.Headers().ConversationID; id != "" {
+					span.SetAttributes(semconv.MessagingMessageConversationID(id))
+				}
 			}
 			err := next(ctx, msg)
 			if err != nil {

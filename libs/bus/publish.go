@@ -43,18 +43,17 @@ func (b *Bus) Publish(ctx context.Context, out Outgoing) (*jetstream.PubAck, err
 	if out.DedupeID == "" {
 		return nil, fmt.Errorf("%w (subject %s)", ErrNoDedupeID, out.Subject)
 	}
-	ctx, span := b.tracer.Start(ctx, "send "+out.Subject,
-		trace.WithSpanKind(trace.SpanKindProducer),
-		trace.WithAttributes(
+	ctx, span := b.tracer.Start(ctx, out.Subject+" send", trace.WithSpanKind(trace.SpanKindProducer))
+	defer span.End()
+	if span.IsRecording() {
+		span.SetAttributes(
 			semconv.MessagingSystemKey.String("nats"),
-			semconv.MessagingOperationTypeSend,
 			semconv.MessagingDestinationName(out.Subject),
 			semconv.MessagingMessageID(out.DedupeID),
-			semconv.MessagingMessageBodySize(len(out.Data)),
-		))
-	defer span.End()
-	if out.Headers.ConversationID != "" {
-		span.SetAttributes(semconv.MessagingMessageConversationID(out.Headers.ConversationID))
+		)
+		if out.Headers.ConversationID != "" {
+			span.SetAttributes(semconv.MessagingMessageConversationID(out.Headers.ConversationID))
+		}
 	}
 
 	msg := &nats.Msg{Subject: out.Subject, Data: out.Data, Header: make(nats.Header, len(out.Header)+6)}
@@ -74,8 +73,9 @@ func (b *Bus) Publish(ctx context.Context, out Outgoing) (*jetstream.PubAck, err
 		span.SetStatus(codes.Error, err.Error())
 		return nil, fmt.Errorf("bus: publish %s: %w", out.Subject, err)
 	}
-	span.SetAttributes(attribute.Bool("messaging.nats.duplicate", ack.Duplicate),
-		attribute.Int64("messaging.nats.stream.sequence", int64(ack.Sequence)))
+	if ack.Duplicate {
+		span.SetAttributes(attribute.Bool("messaging.nats.duplicate", true))
+	}
 	return ack, nil
 }
 

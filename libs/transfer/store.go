@@ -1,0 +1,302 @@
+package transfer
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/nhsengland/gp2gp/libs/bus"
+)
+
+// Store reads and writes transfer records. It is safe for concurrent use,
+// and any number of stores, in any number of processes, may share a
+// bucket.
+type Store struct {
+	kv          jetstream.KeyValue
+	bus         *bus.Bus
+	now         func() time.Time
+	maxAttempts int
+	logger      *slog.Logger
+}
+
+// Option configures a Store.
+type Option func(*Store) error
+
+// WithClock sets the time source for change and record timestamps.
+func WithClock(now func() time.Time) Option {
+	return func(s *Store) error {
+		if now == nil {
+			return errors.New("transfer: WithClock: nil clock")
+		}
+		s.now = now
+		return nil
+	}
+}
+
+// WithMaxAttempts bounds the compare-and-set retries of one update
+// (default 50).
+func WithMaxAttempts(n int) Option {
+	return func(s *Store) error {
+		if n < 1 {
+			return fmt.Errorf("transfer: WithMaxAttempts(%d): must be at least 1", n)
+		}
+		s.maxAttempts = n
+		return nil
+	}
+}
+
+// WithLogger sets the logger for flush problems.
+func WithLogger(l *slog.Logger) Option {
+	return func(s *Store) error {
+		if l == nil {
+			return errors.New("transfer: WithLogger: nil logger")
+		}
+		s.logger = l
+		return nil
+	}
+}
+
+// NewStore opens the transfers bucket, which must exist (bus.Ensure
+// creates it), and publishes lifecycle events through b.
+func NewStore(ctx context.Context, b *bus.Bus, opts ...Option) (*Store, error) {
+	if b == nil {
+		return nil, errors.New("transfer: nil bus")
+	}
+	s := &Store{bus: b, now: time.Now, maxAttempts: 50, logger: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		if err := o(s); err != nil {
+			return nil, err
+		}
+	}
+	kv, err := b.JetStream().KeyValue(ctx, bus.BucketTransfers)
+	if err != nil {
+		return nil, fmt.Errorf("transfer: open bucket %s: %w", bus.BucketTransfers, err)
+	}
+	s.kv = kv
+	return s, nil
+}
+
+// Create stores t, which must be in its side's initial state (see New),
+// and publishes its first lifecycle event. If a record already exists for
+// the side and conversation, Create returns that record and ErrExists.
+func (s *Store) Create(ctx context.Context, t *Transfer) (*Transfer, error) {
+	k, err := key(t.Side, t.ConversationID)
+	if err != nil {
+		return nil, err
+	}
+	if t.State != t.Side.InitialState() || len(t.History) != 1 {
+		return nil, fmt.Errorf("%w: a new %s transfer starts %s with one change", ErrInvalid, t.Side, t.Side.InitialState())
+	}
+	rec := *t
+	rec.ConversationID = NormalizeID(t.ConversationID)
+	now := s.now().UTC()
+	rec.CreatedAt, rec.UpdatedAt = now, now
+	rec.History = []Change{t.History[0]}
+	rec.History[0].At = now
+	rec.Outbox = []Change{rec.History[0]}
+	data, err := json.Marshal(&rec)
+	if err != nil {
+		return nil, fmt.Errorf("transfer: encode %s: %w", k, err)
+	}
+	rev, err := s.kv.Create(ctx, k, data)
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		existing, gerr := s.Get(ctx, t.Side, t.ConversationID)
+		if gerr != nil {
+			return nil, gerr
+		}
+		return existing, ErrExists
+	}
+	if err != nil {
+		return nil, fmt.Errorf("transfer: create %s: %w", k, err)
+	}
+	rec.revision = rev
+	return s.publishOutbox(ctx, k, &rec)
+}
+
+// Get returns the record for side and conversation id.
+func (s *Store) Get(ctx context.Context, side Side, conversationID string) (*Transfer, error) {
+	k, err := key(side, conversationID)
+	if err != nil {
+		return nil, err
+	}
+	t, _, err := s.read(ctx, k)
+	return t, err
+}
+
+func (s *Store) read(ctx context.Context, k string) (*Transfer, []byte, error) {
+	entry, err := s.kv.Get(ctx, k)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil, nil, fmt.Errorf("%w: %s", ErrNotFound, k)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("transfer: read %s: %w", k, err)
+	}
+	var t Transfer
+	if err := json.Unmarshal(entry.Value(), &t); err != nil {
+		return nil, nil, fmt.Errorf("%w: decode %s: %v", ErrInvalid, k, err)
+	}
+	t.revision = entry.Revision()
+	return &t, entry.Value(), nil
+}
+
+// Update applies fn to the current record and stores the result with a
+// compare-and-set. If another writer got there first, fn runs again on the
+// fresh record, so fn must only derive the change from the record it is
+// given. An error from fn aborts the update and is returned as is. State
+// changes made by fn (Transition) are published as lifecycle events.
+func (s *Store) Update(ctx context.Context, side Side, conversationID string, fn func(*Transfer) error) (*Transfer, error) {
+	k, err := key(side, conversationID)
+	if err != nil {
+		return nil, err
+	}
+	for range s.maxAttempts {
+		t, before, err := s.read(ctx, k)
+		if err != nil {
+			return nil, err
+		}
+		seen := len(t.History)
+		if err := fn(t); err != nil {
+			return nil, err
+		}
+		if err := t.validate(); err != nil {
+			return nil, err
+		}
+		now := s.now().UTC()
+		for i := seen; i < len(t.History); i++ {
+			t.History[i].At = now
+			t.Outbox = append(t.Outbox, t.History[i])
+		}
+		data, err := json.Marshal(t)
+		if err != nil {
+			return nil, fmt.Errorf("transfer: encode %s: %w", k, err)
+		}
+		if bytes.Equal(data, before) {
+			// Nothing changed; still publish what an earlier, interrupted
+			// update left behind.
+			return s.publishOutbox(ctx, k, t)
+		}
+		t.UpdatedAt = now
+		if data, err = json.Marshal(t); err != nil {
+			return nil, fmt.Errorf("transfer: encode %s: %w", k, err)
+		}
+		rev, err := s.kv.Update(ctx, k, data, t.revision)
+		if isConflict(err) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("transfer: write %s: %w", k, err)
+		}
+		t.revision = rev
+		return s.publishOutbox(ctx, k, t)
+	}
+	return nil, fmt.Errorf("%w: %s after %d attempts", ErrContended, k, s.maxAttempts)
+}
+
+// publishOutbox publishes the lifecycle events in t's outbox, then removes
+// them from the stored record.
+func (s *Store) publishOutbox(ctx context.Context, k string, t *Transfer) (*Transfer, error) {
+	if len(t.Outbox) == 0 {
+		return t, nil
+	}
+	published := make(map[uint64]bool, len(t.Outbox))
+	for _, c := range t.Outbox {
+		_, err := s.bus.PublishProto(ctx, bus.Outgoing{
+			Subject:  bus.LifecycleSubject(string(t.Side), t.ConversationID),
+			DedupeID: "lifecycle." + k + "." + strconv.FormatUint(c.Seq, 10),
+			Headers:  bus.Headers{ConversationID: t.ConversationID},
+		}, Event(t, c))
+		if err != nil {
+			return t, fmt.Errorf("%w: %s change %d: %w", ErrEventsPending, k, c.Seq, err)
+		}
+		published[c.Seq] = true
+	}
+	for range s.maxAttempts {
+		kept := t.Outbox[:0:0]
+		for _, c := range t.Outbox {
+			if !published[c.Seq] {
+				kept = append(kept, c)
+			}
+		}
+		if len(kept) == len(t.Outbox) {
+			return t, nil // someone else already cleared them
+		}
+		t.Outbox = kept
+		data, err := json.Marshal(t)
+		if err != nil {
+			return t, fmt.Errorf("transfer: encode %s: %w", k, err)
+		}
+		rev, err := s.kv.Update(ctx, k, data, t.revision)
+		if err == nil {
+			t.revision = rev
+			return t, nil
+		}
+		if !isConflict(err) {
+			return t, fmt.Errorf("%w: clear outbox of %s: %w", ErrEventsPending, k, err)
+		}
+		// Another writer moved the record on; clear our events from the
+		// fresh copy. Its own events are its writer's to publish.
+		fresh, _, rerr := s.read(ctx, k)
+		if rerr != nil {
+			return t, fmt.Errorf("%w: clear outbox of %s: %w", ErrEventsPending, k, rerr)
+		}
+		t = fresh
+	}
+	return t, fmt.Errorf("%w: clear outbox of %s: %w", ErrEventsPending, k, ErrContended)
+}
+
+// Flush publishes every lifecycle event left in an outbox by a process
+// that stopped between storing a change and publishing it. Run it at
+// startup; it reads every record, so it costs one read per transfer.
+func (s *Store) Flush(ctx context.Context) (published int, err error) {
+	lister, err := s.kv.ListKeys(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("transfer: list keys: %w", err)
+	}
+	defer func() { _ = lister.Stop() }()
+	var errs []error
+	for k := range lister.Keys() {
+		t, _, err := s.read(ctx, k)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		n := len(t.Outbox)
+		if n == 0 {
+			continue
+		}
+		if _, err := s.publishOutbox(ctx, k, t); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		published += n
+		s.logger.InfoContext(bus.WithConversationID(ctx, t.ConversationID), "published lifecycle events left in outbox", "key", k, "events", n)
+	}
+	return published, errors.Join(errs...)
+}
+
+// isConflict reports a lost compare-and-set: the record changed since it
+// was read.
+// Recover runs Flush and logs what it did. It is meant to run once when a
+// service starts, as one of its workers; it never fails the service, since
+// events it cannot publish stay in their outboxes for the next try.
+func (s *Store) Recover(ctx context.Context) error {
+	n, err := s.Flush(ctx)
+	if err != nil {
+		s.logger.WarnContext(ctx, "some lifecycle events are still unpublished", "published", n, "error", err)
+	} else if n > 0 {
+		s.logger.InfoContext(ctx, "published lifecycle events left by an earlier run", "published", n)
+	}
+	return nil
+}
+
+func isConflict(err error) bool { return errors.Is(err, jetstream.ErrKeyRevisionMismatch) }

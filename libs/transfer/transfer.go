@@ -1,0 +1,165 @@
+package transfer
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Practice identifies a GP practice by ODS code and Spine ASID.
+type Practice struct {
+	ODS  string `json:"ods,omitempty"`
+	ASID string `json:"asid,omitempty"`
+}
+
+// Reason says why a change happened. Code is a GP2GP reason code ("06" …
+// "99") for failures and rejections; Detail is for the on-call engineer.
+type Reason struct {
+	Code   string `json:"code,omitempty"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// Change is one state change of a record.
+type Change struct {
+	// Seq numbers the changes of one record from 1.
+	Seq    uint64    `json:"seq"`
+	From   State     `json:"from,omitempty"`
+	To     State     `json:"to"`
+	At     time.Time `json:"at"`
+	Reason Reason    `json:"reason,omitzero"`
+}
+
+// Direction of a wire message relative to this side's practice.
+type Direction string
+
+const (
+	Inbound  Direction = "in"
+	Outbound Direction = "out"
+)
+
+// Message is a wire message that belongs to a transfer, kept so that
+// acknowledgements can be matched to it and the timeline shown.
+type Message struct {
+	// ID is the message id, upper-case.
+	ID          string    `json:"id"`
+	Interaction string    `json:"interaction"`
+	Direction   Direction `json:"direction"`
+	At          time.Time `json:"at"`
+}
+
+// Transfer is one side of one transfer.
+type Transfer struct {
+	// ConversationID is the GP2GP conversation id, upper-case.
+	ConversationID string `json:"conversation_id"`
+	Side           Side   `json:"side"`
+	State          State  `json:"state"`
+	// Practice is this side's practice; Peer the other one, once known.
+	Practice Practice `json:"practice"`
+	Peer     Practice `json:"peer,omitzero"`
+	// NHSNumber of the patient whose record is transferred.
+	NHSNumber string    `json:"nhs_number,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	// History holds every state change, oldest first.
+	History []Change `json:"history"`
+	// Messages lists the wire messages of the transfer, in the order
+	// recorded.
+	Messages []Message `json:"messages,omitempty"`
+	// Outbox holds changes whose lifecycle events are not yet known to be
+	// published.
+	Outbox []Change `json:"outbox,omitempty"`
+
+	revision uint64
+}
+
+// New returns a record for side in its initial state, to pass to
+// Store.Create.
+func New(side Side, conversationID string, practice Practice) *Transfer {
+	t := &Transfer{ConversationID: NormalizeID(conversationID), Side: side, Practice: practice}
+	t.History = []Change{{Seq: 1, To: side.InitialState()}}
+	t.State = side.InitialState()
+	return t
+}
+
+// Revision is the key-value revision the record was read at (0 for a
+// record not yet stored).
+func (t *Transfer) Revision() uint64 { return t.revision }
+
+// Terminal reports whether nothing further can happen to this side.
+func (t *Transfer) Terminal() bool { return t.Side.Terminal(t.State) }
+
+// LastChange is the most recent state change.
+func (t *Transfer) LastChange() Change {
+	if len(t.History) == 0 {
+		return Change{}
+	}
+	return t.History[len(t.History)-1]
+}
+
+// Transition moves the record to state to, for reason r. Moving to the
+// current state does nothing and returns nil, so that handling a message
+// twice is harmless. A move the machine does not allow returns a
+// *TransitionError and changes nothing.
+func (t *Transfer) Transition(to State, r Reason) error {
+	if to == t.State {
+		return nil
+	}
+	if !t.Side.Allows(t.State, to) {
+		return &TransitionError{Side: t.Side, From: t.State, To: to}
+	}
+	t.History = append(t.History, Change{Seq: t.LastChange().Seq + 1, From: t.State, To: to, Reason: r})
+	t.State = to
+	return nil
+}
+
+// RecordMessage adds a wire message to the transfer unless a message with
+// the same id (compared without case) is already there. It reports
+// whether it added it.
+func (t *Transfer) RecordMessage(m Message) bool {
+	m.ID = NormalizeID(m.ID)
+	for _, have := range t.Messages {
+		if have.ID == m.ID {
+			return false
+		}
+	}
+	t.Messages = append(t.Messages, m)
+	return true
+}
+
+// FindMessage returns the recorded message with id (compared without
+// case).
+func (t *Transfer) FindMessage(id string) (Message, bool) {
+	id = NormalizeID(id)
+	for _, m := range t.Messages {
+		if m.ID == id {
+			return m, true
+		}
+	}
+	return Message{}, false
+}
+
+// NormalizeID upper-cases a GUID-style id, as GP2GP ids are compared
+// without case.
+func NormalizeID(id string) string { return strings.ToUpper(strings.TrimSpace(id)) }
+
+var conversationIDPattern = regexp.MustCompile(`^[A-Z0-9][A-Z0-9_-]{0,63}$`)
+
+// key is the record's key-value key.
+func key(side Side, conversationID string) (string, error) {
+	if !side.Valid() {
+		return "", fmt.Errorf("%w: side %q", ErrInvalid, side)
+	}
+	id := NormalizeID(conversationID)
+	if !conversationIDPattern.MatchString(id) {
+		return "", fmt.Errorf("%w: conversation id %q", ErrInvalid, conversationID)
+	}
+	return string(side) + "." + id, nil
+}
+
+func (t *Transfer) validate() error {
+	if !t.Side.Has(t.State) {
+		return fmt.Errorf("%w: %q is not a %s state", ErrInvalid, t.State, t.Side)
+	}
+	return nil
+}

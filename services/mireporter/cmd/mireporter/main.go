@@ -1,0 +1,31 @@
+// Command mireporter runs the gp2gp mireporter service. It is configured
+// from the environment (see the README) and stops cleanly on SIGINT or
+// SIGTERM.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/nhsengland/gp2gp/services/mireporter"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cfg, err := mireporter.ConfigFromEnv()
+	if err != nil {
+		return fmt.Errorf("mireporter: %w", err)
+	}
+	return mireporter.Run(ctx, cfg)
+}

@@ -1,0 +1,31 @@
+// Command requester runs the gp2gp requester service. It is configured
+// from the environment (see the README) and stops cleanly on SIGINT or
+// SIGTERM.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/nhsengland/gp2gp/services/requester"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cfg, err := requester.ConfigFromEnv()
+	if err != nil {
+		return fmt.Errorf("requester: %w", err)
+	}
+	return requester.Run(ctx, cfg)
+}
