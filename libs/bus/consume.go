@@ -304,7 +304,7 @@ func (r *runner) settle(ctx context.Context, jm jetstream.Msg, msg *Msg, err err
 		if derr := r.bus.deadLetter(ctx, msg, dl); derr != nil {
 			delay := r.opts.backoff.Delay(msg.Delivered)
 			_ = jm.NakWithDelay(delay)
-			log.Error("could not dead-letter message; will retry", "error", err, "dead_letter_error", derr, "retry_in", delay)
+			log.Error("could not dead-letter message; will retry", "error", err, "dead_letter_error", derr, "retry_in", delay.String())
 			return
 		}
 		_ = jm.TermWithReason(truncate(oneLine(dl.Reason), 256))
@@ -316,7 +316,7 @@ func (r *runner) settle(ctx context.Context, jm jetstream.Msg, msg *Msg, err err
 			delay = re.Delay
 		}
 		_ = jm.NakWithDelay(delay)
-		log.Warn("handler failed; will retry", "error", err, "retry_in", delay, "max_deliveries", r.maxDeliveries)
+		log.Warn("handler failed; will retry", "error", err, "retry_in", delay.String(), "max_deliveries", r.maxDeliveries)
 	}
 }
 

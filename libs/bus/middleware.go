@@ -54,7 +54,7 @@ func Logging(logger *slog.Logger) Middleware {
 			start := time.Now()
 			err := next(ctx, msg)
 			logger.DebugContext(ctx, "handled message", "subject", msg.Subject, "sequence", msg.Sequence,
-				"delivered", msg.Delivered, "duration", time.Since(start), "error", err)
+				"delivered", msg.Delivered, "duration", time.Since(start).String(), "error", err)
 			return err
 		}
 	}

@@ -7,7 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -146,7 +148,7 @@ func connect(ctx context.Context, name string, cfg NATSConfig, logger *slog.Logg
 			// Bad credentials, TLS or URL: waiting will not fix it.
 			return nil, fmt.Errorf("%s: connect to NATS at %s: %w", name, cfg.URL, err)
 		}
-		logger.Warn("NATS not reachable yet; retrying", "url", cfg.URL, "error", err, "retry_in", wait)
+		logger.Warn("NATS not reachable yet; retrying", "url", cfg.URL, "error", err, "retry_in", wait.String())
 		select {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("%s: connect to NATS at %s: %w (gave up: %w)", name, cfg.URL, err, ctx.Err())
@@ -253,4 +255,24 @@ func (rt *Runtime) Close(ctx context.Context) error {
 	}
 	rt.Logger.Info("stopped")
 	return errors.Join(errs...)
+}
+
+// Main is the whole of a service's main function: it loads the
+// configuration, runs the service until SIGINT or SIGTERM, and exits once,
+// with status 1 and the error on standard error if either fails.
+func Main[C any](load func() (C, error), run func(context.Context, C, ...StartOption) error) {
+	if err := mainErr(load, run); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+func mainErr[C any](load func() (C, error), run func(context.Context, C, ...StartOption) error) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cfg, err := load()
+	if err != nil {
+		return err
+	}
+	return run(ctx, cfg)
 }

@@ -4,7 +4,6 @@ go 1.26.0
 
 require (
 	github.com/nhsengland/gp2gp/libs/bus v0.0.0
-	github.com/nhsengland/gp2gp/libs/natsembed v0.0.0
 	github.com/nhsengland/gp2gp/libs/service v0.0.0
 	github.com/nhsengland/gp2gp/libs/transfer v0.0.0
 	github.com/stretchr/testify v1.12.1
@@ -26,6 +25,7 @@ require (
 	github.com/nats-io/nats.go v1.55.0 // indirect
 	github.com/nats-io/nkeys v0.4.16 // indirect
 	github.com/nats-io/nuid v1.0.1 // indirect
+	github.com/nhsengland/gp2gp/libs/natsembed v0.0.0 // indirect
 	github.com/nhsengland/gp2gp/proto v0.0.0 // indirect
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
 	go.opentelemetry.io/otel v1.47.0 // indirect

@@ -1,6 +1,7 @@
 package sender
 
 import (
+	"fmt"
 	"os"
 
 	"github.com/nhsengland/gp2gp/libs/service"
@@ -18,7 +19,10 @@ type Config struct {
 // ConfigFromEnv reads the configuration from the environment.
 func ConfigFromEnv() (Config, error) {
 	c, err := service.Load(os.LookupEnv)
-	return Config{Config: c}, err
+	if err != nil {
+		return Config{}, fmt.Errorf("%s: %w", Name, err)
+	}
+	return Config{Config: c}, nil
 }
 
 // Validate reports everything missing or malformed.

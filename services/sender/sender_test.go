@@ -4,42 +4,19 @@ import (
 	"context"
 	"io"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/nhsengland/gp2gp/libs/bus"
-	"github.com/nhsengland/gp2gp/libs/natsembed/natstest"
 	"github.com/nhsengland/gp2gp/libs/service"
+	"github.com/nhsengland/gp2gp/libs/service/servicetest"
 	"github.com/nhsengland/gp2gp/services/sender"
 )
 
-func TestRunEnsuresItsConsumerAndStopsCleanly(t *testing.T) {
-	srv := natstest.NewServer(t)
-	cfg := sender.Config{Config: service.Defaults()}
-	cfg.NATS.URL = srv.URL()
-	cfg.Practices = []bus.Practice{{ODS: "A12345", ASID: "200000000101"}}
-	ctx, cancel := context.WithCancel(natstest.Context(t, 30*time.Second))
-	done := make(chan error, 1)
-	go func() { done <- sender.Run(ctx, cfg, service.WithLogOutput(io.Discard)) }()
-
-	js := srv.JetStream()
-	require.Eventually(t, func() bool {
-		_, err := js.Consumer(ctx, bus.StreamSpineIn, "sender-requests")
-		return err == nil
-	}, 10*time.Second, 20*time.Millisecond)
-	select {
-	case err := <-done:
-		t.Fatalf("Run stopped on its own: %v", err)
-	case <-time.After(200 * time.Millisecond): // still running after its startup tasks
-	}
-	cancel()
-	select {
-	case err := <-done:
-		require.NoError(t, err)
-	case <-time.After(15 * time.Second):
-		t.Fatal("Run did not return after its context ended")
-	}
+func TestRunEnsuresItsConsumersAndStopsCleanly(t *testing.T) {
+	servicetest.CheckRun(t, func(ctx context.Context, natsURL string) error {
+		return sender.Run(ctx, sender.Config{Config: servicetest.Config(natsURL)}, service.WithLogOutput(io.Discard))
+	}, bus.SenderTopology("", servicetest.Practices).Consumers...)
 }
 
 func TestRunRefusesAnInvalidConfiguration(t *testing.T) {

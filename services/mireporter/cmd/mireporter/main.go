@@ -4,28 +4,8 @@
 package main
 
 import (
-	"context"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
-
+	"github.com/nhsengland/gp2gp/libs/service"
 	"github.com/nhsengland/gp2gp/services/mireporter"
 )
 
-func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-}
-
-func run() error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	cfg, err := mireporter.ConfigFromEnv()
-	if err != nil {
-		return fmt.Errorf("mireporter: %w", err)
-	}
-	return mireporter.Run(ctx, cfg)
-}
+func main() { service.Main(mireporter.ConfigFromEnv, mireporter.Run) }

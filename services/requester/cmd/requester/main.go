@@ -4,28 +4,8 @@
 package main
 
 import (
-	"context"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
-
+	"github.com/nhsengland/gp2gp/libs/service"
 	"github.com/nhsengland/gp2gp/services/requester"
 )
 
-func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-}
-
-func run() error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	cfg, err := requester.ConfigFromEnv()
-	if err != nil {
-		return fmt.Errorf("requester: %w", err)
-	}
-	return requester.Run(ctx, cfg)
-}
+func main() { service.Main(requester.ConfigFromEnv, requester.Run) }
