@@ -186,8 +186,13 @@ func (b *Bus) Consume(ctx context.Context, spec ConsumerSpec, h Handler, opts ..
 				iter.Stop()
 				break
 			}
-			// Missed heartbeats and similar: the iterator recovers by itself.
+			// Missed heartbeats and similar: the iterator recovers by itself;
+			// pause so that a persistent error cannot spin.
 			r.logger.Warn("fetch failed; continuing", "error", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(100 * time.Millisecond):
+			}
 			continue
 		}
 		wg.Add(1)

@@ -32,7 +32,7 @@ type Outgoing struct {
 	Header nats.Header
 }
 
-// Publish stores msg in its stream and returns the stream's acknowledgement.
+// Publish stores out in its stream and returns the stream's acknowledgement.
 // PubAck.Duplicate is true when the dedupe id had been seen before and
 // nothing new was stored. The caller's trace context travels in the
 // message's headers under a producer span.

@@ -26,7 +26,7 @@
 // published at least once and never lost; consumers key on (side,
 // conversation id, sequence).
 //
-// The state machine, per side (terminal states in capitals on the right):
+// The state machine, per side:
 //
 //	requesting:
 //	  REGISTERED           → REQUEST_SENT, FAILED
@@ -35,14 +35,15 @@
 //	  EXTRACT_RECEIVED     → CONTINUE_SENT, READY_TO_INTEGRATE, REJECTED
 //	  CONTINUE_SENT        → READY_TO_INTEGRATE, REJECTED
 //	  READY_TO_INTEGRATE   → INTEGRATED, REJECTED
-//	                                                      INTEGRATED, REJECTED, FAILED
+//	  terminal: INTEGRATED, REJECTED, FAILED
+//
 //	sending:
 //	  REQUEST_RECEIVED     → RECORD_REQUESTED, REQUEST_REJECTED
 //	  RECORD_REQUESTED     → EXTRACT_SENT, REQUEST_REJECTED
 //	  EXTRACT_SENT         → CONTINUE_RECEIVED, COMPLETED, FAILED
 //	  CONTINUE_RECEIVED    → ATTACHMENTS_SENT, COMPLETED, FAILED
 //	  ATTACHMENTS_SENT     → COMPLETED, FAILED
-//	                                                      REQUEST_REJECTED, COMPLETED, FAILED
+//	  terminal: REQUEST_REJECTED, COMPLETED, FAILED
 //
 // A requesting transfer starts REGISTERED, a sending one REQUEST_RECEIVED.
 // REJECTED means this practice sent a negative final acknowledgement;

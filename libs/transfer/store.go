@@ -165,7 +165,7 @@ func (s *Store) Update(ctx context.Context, side Side, conversationID string, fn
 		if err := fn(t); err != nil {
 			return nil, err
 		}
-		if err := t.validate(); err != nil {
+		if err := t.validate(k); err != nil {
 			return nil, err
 		}
 		now := s.now().UTC()

@@ -182,6 +182,11 @@ func TestIllegalTransitionIsRejectedAndChangesNothing(t *testing.T) {
 		return nil
 	})
 	require.ErrorIs(t, err, transfer.ErrInvalid)
+	_, err = f.store.Update(f.ctx, transfer.Sending, conv, func(tr *transfer.Transfer) error {
+		tr.Side = transfer.Requesting
+		return nil
+	})
+	require.ErrorIs(t, err, transfer.ErrInvalid)
 }
 
 func TestRepeatedTransitionPublishesNothingNew(t *testing.T) {

@@ -157,7 +157,11 @@ func key(side Side, conversationID string) (string, error) {
 	return string(side) + "." + id, nil
 }
 
-func (t *Transfer) validate() error {
+// validate checks a record about to be stored under key k.
+func (t *Transfer) validate(k string) error {
+	if got, err := key(t.Side, t.ConversationID); err != nil || got != k {
+		return fmt.Errorf("%w: an update may not change the side or conversation id of %s", ErrInvalid, k)
+	}
 	if !t.Side.Has(t.State) {
 		return fmt.Errorf("%w: %q is not a %s state", ErrInvalid, t.State, t.Side)
 	}
