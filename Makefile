@@ -13,6 +13,8 @@
 #                 no production binary links nats-server
 #   make proto    regenerate the Go code of the bus contracts in proto/
 #   make bench    benchmarks against raw baselines, printed as ratios
+#   make fuzz     run every fuzz target for FUZZ_TIME and keep new corpus
+#                 entries in testdata/fuzz
 #   make clean    remove bin/ and the dev stack's data
 #
 # Knobs (environment or make VAR=value):
@@ -20,6 +22,7 @@
 #   TEST_FLAGS      flags for go test (default: -race -count=1 -timeout 10m)
 #   BENCH_COUNT     runs per benchmark for make bench (default 5)
 #   BENCH_TIME      -benchtime for make bench (default 3000x)
+#   FUZZ_TIME       how long make fuzz runs each target (default 60s)
 
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
@@ -33,7 +36,7 @@ COMMANDS := $(wildcard services/*/cmd/*)
 
 TEST_FLAGS ?= -race -count=1 -timeout 10m
 
-.PHONY: help run test build lint proto bench clean
+.PHONY: help run test build lint proto bench fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -63,6 +66,9 @@ proto: ## regenerate Go code from proto/**/*.proto
 
 bench: ## benchmarks against raw baselines, as ratios
 	scripts/bench.sh
+
+fuzz: ## run every fuzz target, keep new corpus entries
+	scripts/fuzz.sh
 
 clean: ## remove build output and dev stack data
 	rm -rf bin .devstack

@@ -2,6 +2,7 @@ package hl7_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -96,33 +97,47 @@ func TestReEncodedVendorExtractValidates(t *testing.T) {
 // samplePayload returns the HL7 payload of a sample, whatever wraps it.
 func samplePayload(t *testing.T, name string) []byte {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(specDir(t), "samples", name))
+	data, err := samplePayloadFrom(specDir(t), name)
 	require.NoError(t, err)
+	return data
+}
+
+var interactionRoot = regexp.MustCompile(`<(\w+:)?(RCMR_IN\d{6}UK\d\d|MCCI_IN\d{6}UK\d\d|COPC_IN\d{6}UK\d\d)[\s>]`)
+
+func samplePayloadFrom(dir, name string) ([]byte, error) {
+	raw, err := os.ReadFile(filepath.Join(dir, "samples", name))
+	if err != nil {
+		return nil, err
+	}
 	s := string(raw)
 	switch {
 	case strings.HasSuffix(name, ".mhs.json"):
 		var env struct {
 			Payload string `json:"payload"`
 		}
-		require.NoError(t, json.Unmarshal(raw, &env))
-		return []byte(env.Payload)
+		err := json.Unmarshal(raw, &env)
+		return []byte(env.Payload), err
 	case strings.HasSuffix(name, ".xml"):
-		return raw
+		return raw, nil
 	case strings.HasSuffix(name, ".js.txt"):
 		s = s[strings.Index(s, "`")+1 : strings.LastIndex(s, "`")]
 	}
 	// A MIME capture: the HL7 part is the one element named for an
 	// interaction.
-	m := regexp.MustCompile(`<(\w+:)?(RCMR_IN\d{6}UK\d\d|MCCI_IN\d{6}UK\d\d|COPC_IN\d{6}UK\d\d)[\s>]`).FindStringSubmatchIndex(s)
-	require.NotNil(t, m, "no HL7 part in %s", name)
+	m := interactionRoot.FindStringSubmatchIndex(s)
+	if m == nil {
+		return nil, fmt.Errorf("no HL7 part in %s", name)
+	}
 	start := m[4] // the local name, or the prefix when there is one
 	if m[2] >= 0 {
 		start = m[2]
 	}
 	tag := s[start:m[5]]
 	end := strings.Index(s[m[0]:], "</"+tag+">")
-	require.GreaterOrEqual(t, end, 0)
-	return []byte(s[m[0] : m[0]+end+len("</"+tag+">")])
+	if end < 0 {
+		return nil, fmt.Errorf("unterminated HL7 part in %s", name)
+	}
+	return []byte(s[m[0] : m[0]+end+len("</"+tag+">")]), nil
 }
 
 type sampleWant struct {

@@ -265,3 +265,12 @@ func TestParseTS(t *testing.T) {
 		assert.Error(t, err, bad)
 	}
 }
+
+func TestValidNHSNumber(t *testing.T) {
+	for _, ok := range []string{"9442964410", "9692842304", "9693643038", "9434765919", "4010232137"} {
+		assert.True(t, hl7.ValidNHSNumber(ok), ok)
+	}
+	for _, bad := range []string{"9442964411", "944296441", "94429644100", "94429644a0", "", "{{nhsNumber}}", "0000000001"} {
+		assert.False(t, hl7.ValidNHSNumber(bad), bad)
+	}
+}
