@@ -8,4 +8,6 @@ require (
 	github.com/stretchr/testify v1.12.1
 )
 
+require go.yaml.in/yaml/v3 v3.0.5 // indirect
+
 replace github.com/nhsengland/gp2gp/libs/xmldoc => ../xmldoc
