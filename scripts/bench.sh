@@ -8,45 +8,56 @@
 # or more named "gp2gp" or "gp2gp-<variant>", measured in the same run on
 # the same machine. Medians over BENCH_COUNT runs tame a noisy machine.
 #
-# Knobs: BENCH_COUNT (runs per benchmark, default 5), BENCH_TIME (default
-# 3000x), BENCH_PKGS (default: the packages listed below).
+# Knobs: BENCH_COUNT (runs per benchmark, default 5), BENCH_TIME (one
+# -benchtime for every package instead of each package's own below),
+# BENCH_PKGS (default: every package below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 count="${BENCH_COUNT:-5}"
-benchtime="${BENCH_TIME:-3000x}"
-pkgs="${BENCH_PKGS:-./libs/bus/}"
+# package and its -benchtime: message counts for the bus, time for the
+# codec, whose extracts run from 30 KB to 20 MB.
+declare -A benchtimes=(
+	[./libs/bus/]=3000x
+	[./libs/hl7/]=1s
+)
+pkgs="${BENCH_PKGS:-${!benchtimes[*]}}"
 
 out="$(mktemp)"
 trap 'rm -f "$out"' EXIT
 # One run per iteration, every variant in each, so that a machine whose
 # speed drifts slows baseline and variants alike.
 for ((i = 1; i <= count; i++)); do
-	# shellcheck disable=SC2086
-	go test -run '^$' -bench . -benchtime "$benchtime" -count 1 $pkgs | tee -a "$out"
+	for pkg in $pkgs; do
+		go test -run '^$' -bench . -benchtime "${BENCH_TIME:-${benchtimes[$pkg]:-1s}}" -count 1 "$pkg" | tee -a "$out"
+	done
 done
 
 echo
-printf "%-32s %-18s %14s %14s %7s\n" benchmark variant "baseline ns/op" "variant ns/op" ratio
+printf "%-32s %-16s %14s %14s %7s %10s %11s\n" benchmark variant "baseline ns/op" "variant ns/op" ratio "MB/s" "allocB/inB"
 awk '
-/^Benchmark[^ \t]*\/(baseline|gp2gp[^ \t]*)[ \t]/ || /^Benchmark[^ \t]*\/baseline-[0-9]+[ \t]/ {
+/^Benchmark[^ \t]*\/(baseline|gp2gp[^ \t]*)(-[0-9]+)?[ \t]/ {
 	name = $1; sub(/-[0-9]+$/, "", name)
 	n = split(name, parts, "/"); kind = parts[n]
 	bench = substr(name, 1, length(name) - length(kind) - 1)
-	for (i = 2; i < NF; i++) if ($(i+1) == "ns/op") { v = $i; break }
-	vals[bench, kind] = vals[bench, kind] " " v
+	for (i = 2; i < NF; i++) {
+		if ($(i+1) == "ns/op") ns[bench, kind] = ns[bench, kind] " " $i
+		if ($(i+1) == "MB/s") mbs[bench, kind] = mbs[bench, kind] " " $i
+		if ($(i+1) == "allocB/inB") alloc[bench, kind] = alloc[bench, kind] " " $i
+	}
 	if (kind != "baseline") variants[bench, kind] = 1
 }
 function median(s,   a, n, i, j, t) {
 	n = split(s, a, " ")
+	if (n == 0) return ""
 	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
 	return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 }
 END {
 	for (key in variants) {
 		split(key, bk, SUBSEP); b = bk[1]; k = bk[2]
-		if (!((b, "baseline") in vals)) continue
-		base = median(vals[b, "baseline"]); ours = median(vals[b, k])
-		printf "%-32s %-18s %14.0f %14.0f %7.2f\n", b, k, base, ours, base / ours
+		if (!((b, "baseline") in ns)) continue
+		base = median(ns[b, "baseline"]); ours = median(ns[b, k])
+		printf "%-32s %-16s %14.0f %14.0f %7.2f %10s %11s\n", b, k, base, ours, base / ours, median(mbs[b, k]), median(alloc[b, k])
 	}
 }' "$out" | sort

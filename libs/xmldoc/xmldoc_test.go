@@ -47,7 +47,7 @@ func TestParseRefusesHostileInput(t *testing.T) {
 		"external entity":     {`<!DOCTYPE foo [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><foo>&xxe;</foo>`, xmldoc.Limits{}, "DOCTYPE"},
 		"undeclared entity":   {`<foo>&xxe;</foo>`, xmldoc.Limits{}, "not well-formed"},
 		"deep nesting":        {deep, xmldoc.Limits{}, "nested deeper than 256"},
-		"many attributes":     {manyAttrs, xmldoc.Limits{}, "attributes, more than 64"},
+		"many attributes":     {manyAttrs, xmldoc.Limits{}, "more than 64 attributes"},
 		"duplicate attribute": {`<id root="A" root="B"/>`, xmldoc.Limits{}, "repeats attribute root"},
 		"multiple roots":      {`<a/><b/>`, xmldoc.Limits{}, "more than one root"},
 		"text outside root":   {`<a/>trailing`, xmldoc.Limits{}, "text outside the root"},
