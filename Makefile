@@ -36,6 +36,11 @@ COMMANDS := $(wildcard services/*/cmd/*)
 
 TEST_FLAGS ?= -race -count=1 -timeout 10m
 
+# Tests run in their package directories: make the spec path absolute.
+ifdef GP2GP_SPEC_DIR
+export GP2GP_SPEC_DIR := $(abspath $(GP2GP_SPEC_DIR))
+endif
+
 .PHONY: help run test build lint proto bench fuzz clean
 
 help: ## list the targets

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/nhsengland/gp2gp/libs/ebxml"
+	"github.com/nhsengland/gp2gp/libs/spectest"
 )
 
 // manifestRow is what samples/MANIFEST.md states about one sample.
@@ -72,7 +73,7 @@ func readManifest(t *testing.T, dir string) []manifestRow {
 // parseSample parses an envelope sample with the parser for its wrapper.
 func parseSample(t *testing.T, dir, name string) *ebxml.Message {
 	t.Helper()
-	data := sampleBytes(t, dir, name)
+	data := sampleBytes(t, name)
 	var m *ebxml.Message
 	var err error
 	if strings.HasSuffix(name, ".mhs.json") {
@@ -100,7 +101,7 @@ func countRefs(refs []ebxml.Reference) (cid, mid int) {
 // checks what MANIFEST.md states about it (interaction, number of cid: and
 // mid: references), then the sample-specific facts in sampleChecks.
 func TestSamplesConformance(t *testing.T) {
-	dir := specDir(t)
+	dir := spectest.Dir(t)
 	rows := readManifest(t, dir)
 	checked := map[string]bool{}
 	for _, row := range rows {
@@ -139,7 +140,7 @@ func TestSamplesConformance(t *testing.T) {
 // TestSamplesAllListed: every envelope sample on disk has a MANIFEST row,
 // so none escapes the conformance test.
 func TestSamplesAllListed(t *testing.T) {
-	dir := specDir(t)
+	dir := spectest.Dir(t)
 	listed := map[string]bool{}
 	for _, r := range readManifest(t, dir) {
 		listed[r.file] = true

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nhsengland/gp2gp/libs/ebxml"
+	"github.com/nhsengland/gp2gp/libs/spectest"
 )
 
 // maxSeed keeps fuzz seeds small enough for the fuzzer to mutate quickly.
@@ -23,8 +24,8 @@ var fuzzLimit = ebxml.WithMaxBytes(1 << 20)
 // addSampleSeeds adds the spec samples accepted by keep (and no larger
 // than maxSeed) when GP2GP_SPEC_DIR is set.
 func addSampleSeeds(f *testing.F, keep func(name string) bool, transform func(name string, data []byte) [][]byte) {
-	dir := os.Getenv(specEnv)
-	if dir == "" {
+	dir, ok := spectest.Lookup()
+	if !ok {
 		return
 	}
 	entries, err := os.ReadDir(filepath.Join(dir, "samples"))
@@ -35,7 +36,7 @@ func addSampleSeeds(f *testing.F, keep func(name string) bool, transform func(na
 		if !keep(e.Name()) {
 			continue
 		}
-		data := sampleBytes(f, dir, e.Name())
+		data := sampleBytes(f, e.Name())
 		for _, seed := range transform(e.Name(), data) {
 			if len(seed) <= maxSeed {
 				f.Add(seed)

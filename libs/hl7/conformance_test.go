@@ -1,71 +1,38 @@
 package hl7_test
 
 import (
-	"encoding/json"
-	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/nhsengland/gp2gp/libs/hl7"
+	"github.com/nhsengland/gp2gp/libs/spectest"
 )
 
-// specDir is the shared specification (GP2GP_SPEC_DIR); tests that need it
-// skip without it.
-func specDir(t testing.TB) string {
-	t.Helper()
-	dir := os.Getenv("GP2GP_SPEC_DIR")
-	if dir == "" {
-		t.Skip("GP2GP_SPEC_DIR is not set: skipping conformance against the shared spec (CI sets it to ../shared/spec)")
-	}
-	abs, err := filepath.Abs(dir)
-	require.NoError(t, err)
-	return abs
-}
-
-// validate runs xmllint with schema (relative to the spec dir) on data.
+// validate requires data to validate against schema.
 func validate(t *testing.T, schema string, data []byte) {
 	t.Helper()
-	dir := specDir(t)
-	xmllint, err := exec.LookPath("xmllint")
-	require.NoError(t, err, "xmllint is needed for schema conformance (apt-get install libxml2-utils)")
-	f := filepath.Join(t.TempDir(), "message.xml")
-	require.NoError(t, os.WriteFile(f, data, 0o600))
-	out, err := exec.Command(xmllint, "--noout", "--schema", filepath.Join(dir, schema), f).CombinedOutput()
-	require.NoError(t, err, "schema %s rejects the message:\n%s", schema, out)
+	require.NoError(t, spectest.Validate(t, schema, data))
 }
 
-const (
-	schemaRequest = "schemas-local/RCMR_IN010000UK05.local.xsd"
-	schemaUK06    = "schemas/schema/RCMR_IN030000UK06.xsd"
-	schemaUK07    = "schemas/schema/RCMR_IN030000UK07.xsd"
-	schemaAck     = "schemas/schema/MCCI_IN010000UK13.xsd"
-	schemaCOPC    = "schemas/schema/COPC_IN000001UK01.xsd"
-)
-
 func TestEncodedMessagesValidateAgainstTheSchemas(t *testing.T) {
-	specDir(t)
+	spectest.Dir(t)
 	data, err := request().Encode()
 	require.NoError(t, err)
-	validate(t, schemaRequest, data)
+	validate(t, spectest.SchemaRequest, data)
 	for name, a := range acks() {
 		t.Run(name, func(t *testing.T) {
 			data, err := a.Encode()
 			require.NoError(t, err)
-			validate(t, schemaAck, data)
+			validate(t, spectest.SchemaAck, data)
 		})
 	}
 	for name, c := range copcs() {
 		t.Run(name, func(t *testing.T) {
 			data, err := c.Encode()
 			require.NoError(t, err)
-			validate(t, schemaCOPC, data)
+			validate(t, spectest.SchemaCOPC, data)
 		})
 	}
 }
@@ -74,7 +41,7 @@ func TestEncodedMessagesValidateAgainstTheSchemas(t *testing.T) {
 // valid: the writer keeps what it does not own and writes what it does in
 // the schema's places.
 func TestReEncodedVendorExtractValidates(t *testing.T) {
-	in, err := hl7.DecodeExtract(samplePayload(t, "prm-messenger__tpp-process__07-tpp-ehr-extract.xml"))
+	in, err := hl7.DecodeExtract(spectest.Payload(t, "prm-messenger__tpp-process__07-tpp-ehr-extract.xml"))
 	require.NoError(t, err)
 	out := &hl7.Extract{
 		Wrapper:   wrapper("9A1C4E2B-0000-4000-8000-000000000001", "200000000149", "200000001161"),
@@ -84,7 +51,7 @@ func TestReEncodedVendorExtractValidates(t *testing.T) {
 	data, err := out.Encode()
 	require.NoError(t, err)
 	assert.Equal(t, hl7.EHRExtractUK06, out.Interaction)
-	validate(t, schemaUK06, data)
+	validate(t, spectest.SchemaUK06, data)
 
 	back, err := hl7.DecodeExtract(data)
 	require.NoError(t, err)
@@ -92,52 +59,6 @@ func TestReEncodedVendorExtractValidates(t *testing.T) {
 	assert.Equal(t, "BBBBA01A-A9D1-A411-F824-9F7A00A33757", back.RequestID)
 	assert.Equal(t, "9442964410", back.NHSNumber)
 	assert.True(t, back.Refers("9a1c4e2b-0000-4000-8000-000000000001", ""))
-}
-
-// samplePayload returns the HL7 payload of a sample, whatever wraps it.
-func samplePayload(t *testing.T, name string) []byte {
-	t.Helper()
-	data, err := samplePayloadFrom(specDir(t), name)
-	require.NoError(t, err)
-	return data
-}
-
-var interactionRoot = regexp.MustCompile(`<(\w+:)?(RCMR_IN\d{6}UK\d\d|MCCI_IN\d{6}UK\d\d|COPC_IN\d{6}UK\d\d)[\s>]`)
-
-func samplePayloadFrom(dir, name string) ([]byte, error) {
-	raw, err := os.ReadFile(filepath.Join(dir, "samples", name))
-	if err != nil {
-		return nil, err
-	}
-	s := string(raw)
-	switch {
-	case strings.HasSuffix(name, ".mhs.json"):
-		var env struct {
-			Payload string `json:"payload"`
-		}
-		err := json.Unmarshal(raw, &env)
-		return []byte(env.Payload), err
-	case strings.HasSuffix(name, ".xml"):
-		return raw, nil
-	case strings.HasSuffix(name, ".js.txt"):
-		s = s[strings.Index(s, "`")+1 : strings.LastIndex(s, "`")]
-	}
-	// A MIME capture: the HL7 part is the one element named for an
-	// interaction.
-	m := interactionRoot.FindStringSubmatchIndex(s)
-	if m == nil {
-		return nil, fmt.Errorf("no HL7 part in %s", name)
-	}
-	start := m[4] // the local name, or the prefix when there is one
-	if m[2] >= 0 {
-		start = m[2]
-	}
-	tag := s[start:m[5]]
-	end := strings.Index(s[m[0]:], "</"+tag+">")
-	if end < 0 {
-		return nil, fmt.Errorf("unterminated HL7 part in %s", name)
-	}
-	return []byte(s[m[0] : m[0]+end+len("</"+tag+">")]), nil
 }
 
 type sampleWant struct {
@@ -188,14 +109,11 @@ var samples = []sampleWant{
 }
 
 func TestEverySampleDecodes(t *testing.T) {
-	dir := specDir(t)
-	files, err := filepath.Glob(filepath.Join(dir, "samples", "*"))
-	require.NoError(t, err)
 	covered := map[string]bool{}
 	for _, want := range samples {
 		covered[want.file] = true
 		t.Run(want.file, func(t *testing.T) {
-			m, err := hl7.Decode(samplePayload(t, want.file))
+			m, err := hl7.Decode(spectest.Payload(t, want.file))
 			require.NoError(t, err)
 			h := m.Header()
 			assert.Equal(t, want.interaction, h.Interaction)
@@ -234,9 +152,7 @@ func TestEverySampleDecodes(t *testing.T) {
 			}
 		})
 	}
-	for _, f := range files {
-		if base := filepath.Base(f); base != "MANIFEST.md" {
-			assert.True(t, covered[base], "sample %s has no assertions", base)
-		}
+	for _, name := range spectest.SampleNames(t) {
+		assert.True(t, covered[name], "sample %s has no assertions", name)
 	}
 }

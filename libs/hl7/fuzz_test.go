@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/nhsengland/gp2gp/libs/hl7"
+	"github.com/nhsengland/gp2gp/libs/spectest"
 )
 
 // FuzzDecode: every input decodes or gives a *ValidationError; nothing
@@ -19,9 +20,9 @@ func FuzzDecode(f *testing.F) {
 			f.Add(data)
 		}
 	}
-	if dir := os.Getenv("GP2GP_SPEC_DIR"); dir != "" {
+	if dir, ok := spectest.Lookup(); ok {
 		for _, s := range samples {
-			if data, err := samplePayloadFrom(dir, s.file); err == nil {
+			if data, err := spectest.PayloadOf(dir, s.file); err == nil {
 				f.Add(data)
 			}
 		}

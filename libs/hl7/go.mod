@@ -11,3 +11,7 @@ require (
 require go.yaml.in/yaml/v3 v3.0.5 // indirect
 
 replace github.com/nhsengland/gp2gp/libs/xmldoc => ../xmldoc
+
+require github.com/nhsengland/gp2gp/libs/spectest v0.0.0
+
+replace github.com/nhsengland/gp2gp/libs/spectest => ../spectest

@@ -19,3 +19,7 @@ replace (
 	github.com/nhsengland/gp2gp/libs/hl7 => ../../libs/hl7
 	github.com/nhsengland/gp2gp/libs/xmldoc => ../../libs/xmldoc
 )
+
+require github.com/nhsengland/gp2gp/libs/spectest v0.0.0
+
+replace github.com/nhsengland/gp2gp/libs/spectest => ../../libs/spectest

@@ -19,6 +19,7 @@ import (
 	"github.com/nhsengland/gp2gp/libs/ebxml"
 	"github.com/nhsengland/gp2gp/libs/hl7"
 	"github.com/nhsengland/gp2gp/libs/hl7/ehr"
+	"github.com/nhsengland/gp2gp/libs/spectest"
 	"github.com/nhsengland/gp2gp/services/gp2gpctl"
 )
 
@@ -231,10 +232,7 @@ func readManifest(t *testing.T, dir string) []manifestRow {
 }
 
 func TestInspectEverySample(t *testing.T) {
-	dir := os.Getenv("GP2GP_SPEC_DIR")
-	if dir == "" {
-		t.Skip("GP2GP_SPEC_DIR is not set: skipping the sample files (CI sets it to ../shared/spec)")
-	}
+	dir := spectest.Dir(t)
 	rows := readManifest(t, dir)
 	require.Len(t, rows, 27)
 	var files []string

@@ -1,8 +1,6 @@
 package ehr_test
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -10,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/nhsengland/gp2gp/libs/hl7/ehr"
+	"github.com/nhsengland/gp2gp/libs/spectest"
 	"github.com/nhsengland/gp2gp/libs/xmldoc"
 )
 
@@ -28,9 +27,11 @@ func FuzzSummarize(f *testing.F) {
 		`<confidentialityCode code="NOPAT"/></ObservationStatement></component></CompoundStatement></component>`)))
 	f.Add([]byte(`<RCMR_IN030000UK06><ControlActEvent><subject><EhrExtract><id root="x"/></EhrExtract></subject></ControlActEvent></RCMR_IN030000UK06>`))
 	f.Add([]byte(`<hl7:EhrExtract xmlns:hl7="urn:hl7-org:v3"><hl7:referredToExternalDocument><hl7:text><hl7:reference value="file://localhost/%zz"/></hl7:text></hl7:referredToExternalDocument></hl7:EhrExtract>`))
-	if dir := os.Getenv(specEnv); dir != "" {
+	if dir, ok := spectest.Lookup(); ok {
 		for _, s := range sampleExtracts() {
-			f.Add(samplePayload(f, filepath.Join(dir, "samples", s.file), s.wrapper))
+			if data, err := spectest.PayloadOf(dir, s.file); err == nil {
+				f.Add(data)
+			}
 		}
 	}
 

@@ -1,13 +1,13 @@
 package ehr_test
 
 import (
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/nhsengland/gp2gp/libs/hl7/ehr"
+	"github.com/nhsengland/gp2gp/libs/spectest"
 )
 
 // sampleDoc is what a test expects of one referenced document.
@@ -20,7 +20,6 @@ type sampleDoc struct {
 // values were checked by hand against the files (grep for the elements).
 func sampleExtracts() []struct {
 	file        string
-	wrapper     sampleWrapper
 	extractID   string
 	nhsNumber   string
 	authorODS   string
@@ -41,7 +40,6 @@ func sampleExtracts() []struct {
 	}
 	return []struct {
 		file        string
-		wrapper     sampleWrapper
 		extractID   string
 		nhsNumber   string
 		authorODS   string
@@ -54,7 +52,7 @@ func sampleExtracts() []struct {
 		schemaValid bool
 	}{
 		{
-			file: "prm-messenger__tpp-process__07-tpp-ehr-extract.xml", wrapper: bareXML,
+			file:      "prm-messenger__tpp-process__07-tpp-ehr-extract.xml",
 			extractID: "76C25210-5271-41EA-9384-E83935108FD5", nhsNumber: "9442964410", authorODS: "M85019", destODS: "B86041",
 			comps:      5,
 			statements: map[string]int{"MedicationStatement": 5, "NarrativeStatement": 2, "RegistrationStatement": 1},
@@ -63,7 +61,7 @@ func sampleExtracts() []struct {
 			schemaValid: true,
 		},
 		{
-			file: "prm-ehr-out__emis__large-core.mhs.json", wrapper: mhsJSON,
+			file:      "prm-ehr-out__emis__large-core.mhs.json",
 			extractID: "8FBBFBD5-EAD0-4357-A36C-336F15030147", nhsNumber: "9693643038", authorODS: "N82668", destODS: "B85002",
 			comps:      7,
 			statements: map[string]int{"CompoundStatement": 12, "LinkSet": 1, "NarrativeStatement": 5, "ObservationStatement": 2},
@@ -78,7 +76,7 @@ func sampleExtracts() []struct {
 			schemaValid: true,
 		},
 		{
-			file: "prm-ehr-out__tpp__large-core-with-mid-refs.mhs.json", wrapper: mhsJSON,
+			file:      "prm-ehr-out__tpp__large-core-with-mid-refs.mhs.json",
 			extractID: "05F2F860-A231-41ED-808B-AC162D1F16F0", nhsNumber: "9693643038", authorODS: "M85019", destODS: "B85002",
 			comps: 10,
 			statements: map[string]int{"EhrEmpty": 1, "LinkSet": 1, "NarrativeStatement": 6, "ObservationStatement": 3,
@@ -93,7 +91,7 @@ func sampleExtracts() []struct {
 			schemaValid: true,
 		},
 		{
-			file: "nia-ps__tpp__non-unique-fragment-names__uk06.mhs.json", wrapper: mhsJSON,
+			file:      "nia-ps__tpp__non-unique-fragment-names__uk06.mhs.json",
 			extractID: "296FD29D-82F5-4627-8343-BF49C47495BB", nhsNumber: "9729726418", authorODS: "C88046", destODS: "P83007",
 			comps:      2,
 			statements: map[string]int{"CompoundStatement": 2, "NarrativeStatement": 1, "ObservationStatement": 1},
@@ -103,7 +101,7 @@ func sampleExtracts() []struct {
 			schemaValid: true,
 		},
 		{
-			file: "nia-ps__vision__scenario6-cid-mid-combo__uk06.mhs.json", wrapper: mhsJSON,
+			file:      "nia-ps__vision__scenario6-cid-mid-combo__uk06.mhs.json",
 			extractID: "29102470-0734-4EBC-98B1-1232A552C2B4", nhsNumber: "{{nhsNumber}}", authorODS: "A28009", destODS: "C88653",
 			comps: 2,
 			statements: map[string]int{"CompoundStatement": 6, "NarrativeStatement": 4, "ObservationStatement": 6,
@@ -112,7 +110,7 @@ func sampleExtracts() []struct {
 			schemaValid: true,
 		},
 		{
-			file: "prm-messenger__vision__lm-example-3__small-ehr-mime.js.txt", wrapper: mimeText,
+			file:      "prm-messenger__vision__lm-example-3__small-ehr-mime.js.txt",
 			extractID: "29102470-0734-4EBC-98B1-1232A552C2B4", nhsNumber: "9465731285", authorODS: "A28009", destODS: "C88653",
 			comps: 2,
 			statements: map[string]int{"CompoundStatement": 6, "NarrativeStatement": 4, "ObservationStatement": 6,
@@ -121,14 +119,14 @@ func sampleExtracts() []struct {
 			schemaValid: true,
 		},
 		{
-			file: "nia-ps__emis__scenario3__uk06.mhs.json", wrapper: mhsJSON,
+			file:      "nia-ps__emis__scenario3__uk06.mhs.json",
 			extractID: "7DFAECD9-A169-4187-B0A0-2613EDD7D835", nhsNumber: "{{nhsNumber}}", authorODS: "B83002", destODS: "",
 			comps:      1,
 			statements: map[string]int{"CompoundStatement": 2, "NarrativeStatement": 4},
 			docs:       []sampleDoc{{"_8681AF4F-E577-4C8D-A2CE-43CABE3D5FB4", "8681AF4F-E577-4C8D-A2CE-43CABE3D5FB4_sample_mpeg4.mp4", "video/mpeg", false}},
 		},
 		{
-			file: "nia-ps__scenario7-skeleton__uk06.mhs.json", wrapper: mhsJSON,
+			file:      "nia-ps__scenario7-skeleton__uk06.mhs.json",
 			extractID: "7DFAECD9-A169-4187-B0A0-2613EDD7D835", nhsNumber: "{{nhsNumber}}", authorODS: "B83002", destODS: "",
 			comps:      1,
 			statements: map[string]int{"CompoundStatement": 2, "NarrativeStatement": 4},
@@ -139,7 +137,7 @@ func sampleExtracts() []struct {
 			skeleton: true,
 		},
 		{
-			file: "prm-messenger__spec-lm-example-1__ehr-extract-http.txt", wrapper: mimeText,
+			file:      "prm-messenger__spec-lm-example-1__ehr-extract-http.txt",
 			extractID: "7DFAECD9-A169-4187-B0A0-2613EDD7D835", nhsNumber: "9446363101", authorODS: "B83002", destODS: "",
 			comps:      1,
 			statements: map[string]int{"CompoundStatement": 2, "NarrativeStatement": 4},
@@ -154,10 +152,10 @@ func sampleExtracts() []struct {
 }
 
 func TestSummarizeSamples(t *testing.T) {
-	dir := specDir(t)
+	spectest.Dir(t)
 	for _, tc := range sampleExtracts() {
 		t.Run(tc.file, func(t *testing.T) {
-			payload := samplePayload(t, filepath.Join(dir, "samples", tc.file), tc.wrapper)
+			payload := spectest.Payload(t, tc.file)
 			got, err := ehr.Summarize(parseRoot(t, payload))
 			require.NoError(t, err)
 
@@ -187,11 +185,10 @@ func TestSummarizeSamples(t *testing.T) {
 // TestSampleExtractsSchemaStatus confirms which samples are schema-valid,
 // so that the generator is held to the same bar as the real vendors.
 func TestSampleExtractsSchemaStatus(t *testing.T) {
-	validate := schemaValidator(t)
-	dir := specDir(t)
+	spectest.Dir(t)
 	for _, tc := range sampleExtracts() {
 		t.Run(tc.file, func(t *testing.T) {
-			payload := samplePayload(t, filepath.Join(dir, "samples", tc.file), tc.wrapper)
+			payload := spectest.Payload(t, tc.file)
 			err := validate(t, uk06, payload)
 			if tc.schemaValid {
 				assert.NoError(t, err)

@@ -1,18 +1,18 @@
 package ehr_test
 
 import (
+	"bytes"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
+	"time"
 
 	"github.com/beevik/etree"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/nhsengland/gp2gp/libs/hl7"
 	"github.com/nhsengland/gp2gp/libs/hl7/ehr"
+	"github.com/nhsengland/gp2gp/libs/spectest"
 	"github.com/nhsengland/gp2gp/libs/xmldoc"
 )
 
@@ -22,82 +22,40 @@ const (
 	uk07 = "RCMR_IN030000UK07"
 )
 
-// schemaValidator returns a function validating a message against an
-// interaction's MIM schema with xmllint, skipping the test when the spec
-// directory or xmllint is missing.
-func schemaValidator(t *testing.T) func(t *testing.T, interaction string, message []byte) error {
+// validate checks a message against interaction's schema.
+func validate(t *testing.T, interaction string, message []byte) error {
 	t.Helper()
-	dir := specDir(t)
-	xmllint, err := exec.LookPath("xmllint")
-	if err != nil {
-		t.Skip("xmllint is not on PATH")
+	schema := spectest.SchemaUK06
+	if interaction == uk07 {
+		schema = spectest.SchemaUK07
 	}
-	return func(t *testing.T, interaction string, message []byte) error {
-		t.Helper()
-		file := filepath.Join(t.TempDir(), interaction+".xml")
-		require.NoError(t, os.WriteFile(file, message, 0o600))
-		schema := filepath.Join(dir, "schemas", "schema", interaction+".xsd")
-		out, err := exec.CommandContext(t.Context(), xmllint, "--noout", "--schema", schema, file).CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("%w: %s", err, firstLines(string(out), 8))
-		}
-		return nil
-	}
+	return spectest.Validate(t, schema, message)
 }
 
-func firstLines(s string, n int) string {
-	lines := strings.SplitN(s, "\n", n+1)
-	if len(lines) > n {
-		lines = lines[:n]
-	}
-	return strings.Join(lines, "\n")
-}
-
-// wrapExtract builds a complete EHR extract message around extract: the
-// HL7 transmission wrapper and ControlActEvent, as a sender writes them.
+// wrapExtract writes the EHR extract message a sender sends around
+// extract, with the codec's writer (hl7.Extract). The writer chooses UK07
+// when entries are NOPAT; asking for the other interaction renames it, so
+// that the schemas can be shown to refuse the mismatch.
 func wrapExtract(t *testing.T, interaction string, extract *etree.Element) []byte {
 	t.Helper()
-	el := func(parent *etree.Element, tag string, kv ...string) *etree.Element {
-		e := parent.CreateElement(tag)
-		for i := 0; i+1 < len(kv); i += 2 {
-			e.CreateAttr(kv[i], kv[i+1])
-		}
-		return e
-	}
-	const (
-		asidRoot      = "1.2.826.0.1285.0.2.0.107"
-		senderASID    = "200000000149"
-		recipientASID = "200000001161"
-	)
-	msg := etree.NewElement(interaction)
-	msg.CreateAttr("xmlns", "urn:hl7-org:v3")
-	el(msg, "id", "root", xmldoc.Attr(xmldoc.Child(extract, "id"), "root"))
-	el(msg, "creationTime", "value", "20240314103000")
-	el(msg, "versionCode", "code", "V3NPfIT3.1.10")
-	el(msg, "interactionId", "root", "2.16.840.1.113883.2.1.3.2.4.12", "extension", interaction)
-	el(msg, "processingCode", "code", "P")
-	el(msg, "processingModeCode", "code", "T")
-	el(msg, "acceptAckCode", "code", "NE")
-	rcv := el(el(msg, "communicationFunctionRcv", "typeCode", "RCV"), "device", "classCode", "DEV", "determinerCode", "INSTANCE")
-	el(rcv, "id", "root", asidRoot, "extension", recipientASID)
-	snd := el(el(msg, "communicationFunctionSnd", "typeCode", "SND"), "device", "classCode", "DEV", "determinerCode", "INSTANCE")
-	el(snd, "id", "root", asidRoot, "extension", senderASID)
-	act := el(msg, "ControlActEvent", "classCode", "CACT", "moodCode", "EVN")
-	system := el(el(el(act, "author1", "typeCode", "AUT"), "AgentSystemSDS", "classCode", "AGNT"),
-		"agentSystemSDS", "classCode", "DEV", "determinerCode", "INSTANCE")
-	el(system, "id", "root", asidRoot, "extension", senderASID)
-	el(act, "subject", "typeCode", "SUBJ", "contextConductionInd", "false").AddChild(extract.Copy())
-
-	doc := etree.NewDocument()
-	doc.CreateProcInst("xml", `version="1.0" encoding="UTF-8"`)
-	doc.SetRoot(msg)
-	b, err := doc.WriteToBytes()
+	sum, err := ehr.Summarize(extract)
 	require.NoError(t, err)
-	return b
+	msg := &hl7.Extract{
+		Wrapper: hl7.Wrapper{MessageID: sum.ExtractID, CreationTime: time.Date(2024, 3, 14, 10, 30, 0, 0, time.UTC),
+			ToASID: "200000001161", FromASID: "200000000149"},
+		ExtractID: sum.ExtractID, RequestID: sum.RequestID, NHSNumber: sum.NHSNumber,
+		SendingODS: sum.AuthorODS, RequestingODS: sum.DestinationODS, Content: extract.Copy(),
+	}
+	data, err := msg.Encode()
+	require.NoError(t, err)
+	if string(msg.Interaction) != interaction {
+		data = bytes.ReplaceAll(data, []byte(msg.Interaction), []byte(interaction))
+	}
+	return data
 }
 
 func TestGeneratedExtractsValidate(t *testing.T) {
-	validate := schemaValidator(t)
+	spectest.Dir(t)
 	variants := []struct {
 		name string
 		opts []ehr.Option
