@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/nhsengland/gp2gp/libs/hl7"
+	"github.com/nhsengland/gp2gp/libs/hl7/ehr"
 	"github.com/nhsengland/gp2gp/libs/spectest"
 )
 
@@ -35,6 +36,18 @@ func TestEncodedMessagesValidateAgainstTheSchemas(t *testing.T) {
 			validate(t, spectest.SchemaCOPC, data)
 		})
 	}
+	t.Run("extract UK06", func(t *testing.T) {
+		data, err := extract(t, ehr.WithAttachments(ehr.Attachment{ID: "5A1B2C3D-0000-4000-8000-000000000001", Filename: "letter.pdf", ContentType: "application/pdf"})).Encode()
+		require.NoError(t, err)
+		validate(t, spectest.SchemaUK06, data)
+	})
+	t.Run("extract UK07", func(t *testing.T) {
+		e := extract(t, ehr.WithNOPAT(5), ehr.WithLocalCodes(2))
+		data, err := e.Encode()
+		require.NoError(t, err)
+		require.Equal(t, hl7.EHRExtractUK07, e.Interaction)
+		validate(t, spectest.SchemaUK07, data)
+	})
 }
 
 // A real vendor extract, decoded and written again with new ids, is still

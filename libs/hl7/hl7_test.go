@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/nhsengland/gp2gp/libs/hl7"
+	"github.com/nhsengland/gp2gp/libs/hl7/ehr"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -272,5 +273,53 @@ func TestValidNHSNumber(t *testing.T) {
 	}
 	for _, bad := range []string{"9442964411", "944296441", "94429644100", "94429644a0", "", "{{nhsNumber}}", "0000000001"} {
 		assert.False(t, hl7.ValidNHSNumber(bad), bad)
+	}
+}
+
+func extract(t *testing.T, opts ...ehr.Option) *hl7.Extract {
+	t.Helper()
+	content, _, err := ehr.Generate(append([]ehr.Option{ehr.WithSeed(11), ehr.WithEncounters(2)}, opts...)...)
+	require.NoError(t, err)
+	return &hl7.Extract{
+		Wrapper:   wrapper("76c25210-5271-41ea-9384-e83935108fd5", "200000001161", "200000000149"),
+		RequestID: "bbbba01a-a9d1-a411-f824-9f7a00a33757", NHSNumber: "9442964410",
+		SendingODS: "M85019", RequestingODS: "B86041", Content: content,
+	}
+}
+
+func TestExtractRoundTrip(t *testing.T) {
+	for name, opts := range map[string][]ehr.Option{
+		"extract-uk06.xml": nil,
+		"extract-uk07.xml": {ehr.WithNOPAT(3)},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := extract(t, opts...)
+			data, err := e.Encode()
+			require.NoError(t, err)
+			golden(t, name, data)
+			want := hl7.EHRExtractUK06
+			if opts != nil {
+				want = hl7.EHRExtractUK07
+			}
+			assert.Equal(t, want, e.Interaction)
+
+			got, err := hl7.DecodeExtract(data)
+			require.NoError(t, err)
+			assert.Equal(t, want, got.Interaction)
+			assert.Equal(t, "76C25210-5271-41EA-9384-E83935108FD5", got.MessageID)
+			assert.Equal(t, got.MessageID, got.ExtractID, "extract id = message id")
+			assert.Equal(t, "BBBBA01A-A9D1-A411-F824-9F7A00A33757", got.RequestID)
+			assert.Equal(t, "9442964410", got.NHSNumber)
+			assert.Equal(t, "M85019", got.SendingODS)
+			assert.Equal(t, "B86041", got.RequestingODS)
+			assert.Equal(t, created, got.AvailabilityTime)
+			assert.Equal(t, opts != nil, got.Redacted())
+
+			sum, err := ehr.Summarize(got.Content)
+			require.NoError(t, err)
+			assert.Equal(t, "9442964410", sum.NHSNumber)
+			assert.Equal(t, "M85019", sum.AuthorODS)
+			assert.Equal(t, 2+1, sum.Compositions-0) // two encounters and the registration composition
+		})
 	}
 }

@@ -286,3 +286,60 @@ func TestInspectEverySample(t *testing.T) {
 	assert.EqualValues(t, 14045660, *emis.Attachments[4].Length)
 	assert.Equal(t, "Untitled", byFile["prm-ehr-out__tpp__large-fragment-03.mhs.json"].Attachments[0].Filename)
 }
+
+// The COPC variants of large messaging, as whole messages: an attachment
+// split into a fragment index (first chunk inline, the rest as mid:
+// references) and fragments, written by the codec and read back.
+func TestLargeMessageCOPCVariantsRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	const indexID = "0635CDC0-A231-41ED-808B-AC162D1F16F0"
+	fragmentIDs := []string{"1A2B3C4D-0000-4000-8000-000000000001", "1A2B3C4D-0000-4000-8000-000000000002"}
+	copc := func(id string) []byte {
+		data, err := (&hl7.COPC{
+			Wrapper: hl7.Wrapper{MessageID: id, CreationTime: when, ToASID: "200000000101", FromASID: "200000000102"},
+			Kind:    hl7.KindAttachment, Recipients: []string{"B86041"}, From: "M85019",
+			Reference: hl7.FileReference("scan.tif"),
+		}).Encode()
+		require.NoError(t, err)
+		return data
+	}
+	envelope := func(id string) ebxml.Envelope {
+		return ebxml.Envelope{From: ebxml.PartyID{ID: "M85019-822652"}, To: ebxml.PartyID{ID: "B86041-822653"}, CPAID: "S20001A000100",
+			ConversationID: "0A2B4C6D-1111-4222-8333-944455556666", Action: string(hl7.CommonContentCOPC), MessageID: id, Timestamp: when}
+	}
+	chunk := func(n int) ebxml.Attachment {
+		return ebxml.Attachment{ContentType: "application/octet-stream", Base64: true,
+			Description: ebxml.Description{Filename: indexID + "_" + strconv.Itoa(n) + ".messageattachment", ContentType: "application/octet-stream", OriginalBase64: true, Length: 3, HasLength: true},
+			Data:        []byte{byte(n), byte(n), byte(n)}}
+	}
+	index := &ebxml.Message{Envelope: envelope(indexID), Payload: copc(indexID), Attachments: []ebxml.Attachment{chunk(0)}}
+	for i, id := range fragmentIDs {
+		index.External = append(index.External, ebxml.ExternalAttachment{DocumentID: "_6B2C3D4E-0000-4000-8000-00000000000" + strconv.Itoa(i), MessageID: id,
+			Description: ebxml.Description{Filename: indexID + "_" + strconv.Itoa(i+1) + ".messageattachment", ContentType: "application/octet-stream", OriginalBase64: true, Length: 3, HasLength: true}})
+	}
+	files := []string{filepath.Join(dir, "index.mime")}
+	body, _, err := index.MarshalMIME()
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(files[0], body, 0o600))
+	for i, id := range fragmentIDs {
+		frag := &ebxml.Message{Envelope: envelope(id), Payload: copc(id), Attachments: []ebxml.Attachment{chunk(i + 1)}}
+		js, err := frag.InboundJSON()
+		require.NoError(t, err)
+		files = append(files, filepath.Join(dir, "fragment"+strconv.Itoa(i+1)+".json"))
+		require.NoError(t, os.WriteFile(files[i+1], js, 0o600))
+	}
+
+	reports, stderr, code := run(t, append([]string{"inspect"}, files...)...)
+	require.Equal(t, gp2gpctl.ExitOK, code, stderr)
+	require.Len(t, reports, 3)
+	assert.Equal(t, "fragment-index", reports[0].COPCRole)
+	require.Len(t, reports[0].Attachments, 3)
+	assert.Equal(t, "mid:"+fragmentIDs[1], reports[0].Attachments[2].Href)
+	for i, r := range reports[1:] {
+		assert.Equal(t, "fragment", r.COPCRole)
+		assert.Equal(t, fragmentIDs[i], r.MessageID, "a fragment's id is the mid: its index announced")
+		assert.Equal(t, "attachment", r.COPCKind)
+		assert.Equal(t, "M85019", r.SendingODS)
+		assert.Equal(t, "B86041", r.RequestingODS)
+	}
+}
