@@ -2,7 +2,9 @@ package bus
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
+	"sync"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/propagation"
@@ -16,10 +18,14 @@ const instrumentationName = "github.com/nhsengland/gp2gp/libs/bus"
 // Bus publishes and consumes gp2gp messages on one JetStream context.
 // It is safe for concurrent use.
 type Bus struct {
-	js         jetstream.JetStream
-	logger     *slog.Logger
-	tracer     trace.Tracer
-	propagator propagation.TextMapPropagator
+	js          jetstream.JetStream
+	logger      *slog.Logger
+	tracer      trace.Tracer
+	propagator  propagation.TextMapPropagator
+	inlineLimit int
+
+	bodiesMu sync.Mutex
+	bodies   jetstream.ObjectStore
 }
 
 // Option configures a Bus.
@@ -61,6 +67,24 @@ func WithPropagator(p propagation.TextMapPropagator) Option {
 	}
 }
 
+// DefaultInlineLimit is the largest body sent inside a bus message; larger
+// ones go to the object store (NATS refuses messages over 1 MB by default).
+const DefaultInlineLimit = 900 << 10
+
+// WithInlineLimit sets the largest body sent inside a bus message; larger
+// bodies are stored in the BucketBodies object store and the message
+// carries a claim check (HeaderBodyObject) that consumers resolve before
+// the handler runs.
+func WithInlineLimit(n int) Option {
+	return func(b *Bus) error {
+		if n < 1 {
+			return fmt.Errorf("bus: WithInlineLimit(%d): must be positive", n)
+		}
+		b.inlineLimit = n
+		return nil
+	}
+}
+
 // New returns a Bus on js.
 func New(js jetstream.JetStream, opts ...Option) (*Bus, error) {
 	if js == nil {
@@ -70,7 +94,8 @@ func New(js jetstream.JetStream, opts ...Option) (*Bus, error) {
 		js:         js,
 		logger:     slog.New(slog.DiscardHandler),
 		tracer:     noop.NewTracerProvider().Tracer(instrumentationName),
-		propagator: propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}),
+		propagator:  propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}),
+		inlineLimit: DefaultInlineLimit,
 	}
 	for _, o := range opts {
 		if err := o(b); err != nil {

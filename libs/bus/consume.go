@@ -243,7 +243,10 @@ func (r *runner) process(ctx context.Context, jm jetstream.Msg) {
 		msg.Header = nats.Header{}
 	}
 	r.begin(jm)
-	err = r.handler(ctx, msg)
+	err = r.bus.checkOut(ctx, msg)
+	if err == nil {
+		err = r.handler(ctx, msg)
+	}
 	r.end(jm)
 	r.settle(ctx, jm, msg, err)
 }
@@ -290,6 +293,11 @@ func (r *runner) settle(ctx context.Context, jm jetstream.Msg, msg *Msg, err err
 		if aerr := jm.Ack(); aerr != nil {
 			r.logFor(ctx, msg).Warn("ack failed; the message will be redelivered", "error", aerr)
 		}
+		return
+	}
+	var de *DeferError
+	if errors.As(err, &de) {
+		_ = jm.NakWithDelay(de.Delay)
 		return
 	}
 	log := r.logFor(ctx, msg)

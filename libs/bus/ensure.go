@@ -24,6 +24,11 @@ func Ensure(ctx context.Context, js jetstream.JetStream, p Profile, t Topology) 
 			return fmt.Errorf("bus: ensure bucket %s: %w", k.Bucket, err)
 		}
 	}
+	for _, o := range t.ObjectStores {
+		if _, err := js.CreateOrUpdateObjectStore(ctx, o.Config(p)); err != nil {
+			return fmt.Errorf("bus: ensure object store %s: %w", o.Bucket, err)
+		}
+	}
 	for _, c := range t.Consumers {
 		if err := c.Validate(); err != nil {
 			return err

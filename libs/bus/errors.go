@@ -69,3 +69,16 @@ func RetryAfter(delay time.Duration, err error) error {
 	}
 	return &RetryError{Delay: delay, Err: err}
 }
+
+// DeferError asks for a message to be delivered again after Delay without
+// counting as a failure: the message is not due yet (a timer), not wrong.
+// The delivery still counts in the server's delivery count, so consumers
+// that defer need a large MaxDeliveries.
+type DeferError struct {
+	Delay time.Duration
+}
+
+func (e *DeferError) Error() string { return fmt.Sprintf("deferred for %s", e.Delay) }
+
+// Defer returns an error asking for redelivery after d, not a failure.
+func Defer(d time.Duration) error { return &DeferError{Delay: d} }

@@ -3,6 +3,7 @@ package bus
 import (
 	"context"
 	"fmt"
+	"strconv"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -56,9 +57,22 @@ func (b *Bus) Publish(ctx context.Context, out Outgoing) (*jetstream.PubAck, err
 		}
 	}
 
-	msg := &nats.Msg{Subject: out.Subject, Data: out.Data, Header: make(nats.Header, len(out.Header)+6)}
+	msg := &nats.Msg{Subject: out.Subject, Data: out.Data, Header: make(nats.Header, len(out.Header)+8)}
 	for k, v := range out.Header {
-		msg.Header[k] = v
+		if k != HeaderBodyObject && k != HeaderBodySize {
+			msg.Header[k] = v
+		}
+	}
+	if len(out.Data) > b.inlineLimit {
+		name, err := b.checkIn(ctx, out.DedupeID, out.Data)
+		if err != nil {
+			span.RecordError(err)
+			span.SetStatus(codes.Error, err.Error())
+			return nil, err
+		}
+		msg.Data = nil
+		msg.Header[HeaderBodyObject] = []string{name}
+		msg.Header[HeaderBodySize] = []string{strconv.Itoa(len(out.Data))}
 	}
 	out.Headers.writeTo(msg.Header)
 	if out.ContentType != "" {

@@ -2,6 +2,7 @@ package bus
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -30,21 +31,37 @@ const (
 	StreamRecordsReady = "GP2GP_RECORDS_READY"
 	// StreamIntegrations holds practice systems' integration outcomes.
 	StreamIntegrations = "GP2GP_INTEGRATIONS"
-	// StreamSpineOut holds every HL7 wire message a stage has asked to send,
-	// before the Spine transport delivers it.
-	StreamSpineOut = "GP2GP_SPINE_OUT"
-	// StreamSpineIn holds every HL7 wire message received from Spine,
-	// addressed by recipient ASID and classified by kind.
+	// StreamSpineIn holds every HL7 wire message received from Spine (or
+	// from the loopback transport), addressed by recipient ASID and
+	// classified by kind. Bodies are MHS inbound JSON envelopes.
 	StreamSpineIn = "GP2GP_SPINE_IN"
+	// StreamAcks holds requests to the acknowledger to send an application
+	// acknowledgement (gp2gp.v1.AckRequest).
+	StreamAcks = "GP2GP_ACKS"
+	// StreamTimers holds durable timeouts, each delivered to its owner once
+	// due (a work queue: a fired timer is removed).
+	StreamTimers = "GP2GP_TIMERS"
 	// StreamLifecycle holds transfer lifecycle events.
 	StreamLifecycle = "GP2GP_LIFECYCLE"
 	// StreamDeadLetter holds messages no handler could process, with why.
 	StreamDeadLetter = "GP2GP_DLQ"
 )
 
-// BucketTransfers is the key-value bucket holding one entry per transfer
-// side and conversation id.
-const BucketTransfers = "gp2gp_transfers"
+// Buckets.
+const (
+	// BucketTransfers is the key-value bucket holding one entry per transfer
+	// side and conversation id.
+	BucketTransfers = "gp2gp_transfers"
+	// BucketPatients is the key-value bucket indexing past transfers by
+	// practice and NHS number (returning patients).
+	BucketPatients = "gp2gp_patients"
+	// BucketBodies is the object store holding message bodies too large for
+	// a bus message (claim checks).
+	BucketBodies = "gp2gp_bodies"
+	// BucketRecords is the object store holding records: received extracts,
+	// their summaries and attachments, and large vendor content.
+	BucketRecords = "gp2gp_records"
+)
 
 // SpineKind classifies a wire message for routing to the stage that owns it.
 type SpineKind string
@@ -91,16 +108,19 @@ func practiceSubject(ods, suffix string) string {
 	return subjectRoot + ".practice." + ods + "." + suffix
 }
 
-// SpineOutSubject is where a stage asks for a wire message of kind to be
-// sent from the practice with ASID fromASID.
-func SpineOutSubject(fromASID string, kind SpineKind) string {
-	return subjectRoot + ".spine.out." + fromASID + "." + string(kind)
-}
-
 // SpineInSubject is where a received wire message of kind addressed to
 // toASID is published.
 func SpineInSubject(toASID string, kind SpineKind) string {
 	return subjectRoot + ".spine.in." + toASID + "." + string(kind)
+}
+
+// AckSubject is where a stage asks the acknowledger to send an
+// acknowledgement from the practice with ASID fromASID.
+func AckSubject(fromASID string) string { return subjectRoot + ".ack." + fromASID }
+
+// TimerSubject is where service's timer of kind for key is scheduled.
+func TimerSubject(service, kind, key string) string {
+	return subjectRoot + ".timer." + service + "." + kind + "." + key
 }
 
 // LifecycleSubject is where state changes of one side of a transfer are
@@ -168,15 +188,21 @@ type StreamSpec struct {
 	MaxAge time.Duration
 	// Duplicates is the dedupe window for Nats-Msg-Id.
 	Duplicates time.Duration
+	// WorkQueue removes a message once a consumer acknowledges it.
+	WorkQueue bool
 }
 
 // Config is the JetStream configuration of s under profile p.
 func (s StreamSpec) Config(p Profile) jetstream.StreamConfig {
+	retention := jetstream.LimitsPolicy
+	if s.WorkQueue {
+		retention = jetstream.WorkQueuePolicy
+	}
 	return jetstream.StreamConfig{
 		Name:        s.Name,
 		Description: s.Description,
 		Subjects:    s.Subjects,
-		Retention:   jetstream.LimitsPolicy,
+		Retention:   retention,
 		MaxAge:      s.MaxAge,
 		Duplicates:  s.Duplicates,
 		Storage:     p.Storage,
@@ -214,13 +240,18 @@ var (
 		Name: StreamIntegrations, Description: "Integration outcomes (gp2gp.v1.IntegrationOutcome)",
 		Subjects: []string{IntegrationOutcomeSubject("*")}, MaxAge: busRetention, Duplicates: dedupeWindow,
 	}
-	spineOutStream = StreamSpec{
-		Name: StreamSpineOut, Description: "HL7 wire messages to send through Spine",
-		Subjects: []string{SpineOutSubject("*", "*")}, MaxAge: busRetention, Duplicates: dedupeWindow,
-	}
 	spineInStream = StreamSpec{
 		Name: StreamSpineIn, Description: "HL7 wire messages received from Spine",
 		Subjects: []string{SpineInSubject("*", "*")}, MaxAge: busRetention, Duplicates: dedupeWindow,
+	}
+	acksStream = StreamSpec{
+		Name: StreamAcks, Description: "Requests to send application acknowledgements (gp2gp.v1.AckRequest)",
+		Subjects: []string{AckSubject("*")}, MaxAge: busRetention, Duplicates: dedupeWindow,
+	}
+	timersStream = StreamSpec{
+		Name: StreamTimers, Description: "Durable timeouts, delivered to their owner when due",
+		Subjects: []string{TimerSubject("*", "*", "*")}, MaxAge: 60 * day, Duplicates: dedupeWindow,
+		WorkQueue: true,
 	}
 	lifecycleStream = StreamSpec{
 		Name: StreamLifecycle, Description: "Transfer lifecycle events (gp2gp.v1.TransferEvent)",
@@ -236,7 +267,7 @@ var (
 func Streams() []StreamSpec {
 	return []StreamSpec{
 		registrationsStream, recordRequestsStream, recordResponsesStream, recordsReadyStream,
-		integrationsStream, spineOutStream, spineInStream, lifecycleStream, deadLetterStream,
+		integrationsStream, spineInStream, acksStream, timersStream, lifecycleStream, deadLetterStream,
 	}
 }
 
@@ -265,6 +296,37 @@ var TransfersBucket = KeyValueSpec{
 	Bucket: BucketTransfers, Description: "Transfer state, one key per side and conversation id",
 	History: 8, TTL: 84 * day,
 }
+
+// PatientsBucket indexes sent records by practice and NHS number, to
+// recognise a returning patient (A-B-A). Kept two years.
+var PatientsBucket = KeyValueSpec{
+	Bucket: BucketPatients, Description: "Records sent, by practice ODS and NHS number",
+	History: 1, TTL: 730 * day,
+}
+
+// ObjectStoreSpec declares an object store bucket.
+type ObjectStoreSpec struct {
+	Bucket      string
+	Description string
+	// TTL expires objects this long after they are stored (0: never).
+	TTL time.Duration
+}
+
+// Config is the JetStream configuration of o under profile p.
+func (o ObjectStoreSpec) Config(p Profile) jetstream.ObjectStoreConfig {
+	return jetstream.ObjectStoreConfig{
+		Bucket: o.Bucket, Description: o.Description, TTL: o.TTL,
+		Storage: p.Storage, Replicas: p.Replicas, Compression: true,
+	}
+}
+
+var (
+	// BodiesStore holds bus message bodies over the inline limit, as long
+	// as the messages themselves are kept.
+	BodiesStore = ObjectStoreSpec{Bucket: BucketBodies, Description: "Bus message bodies too large to travel inline", TTL: busRetention}
+	// RecordsStore holds records, as long as transfer state is kept.
+	RecordsStore = ObjectStoreSpec{Bucket: BucketRecords, Description: "Patient records: extracts, summaries, attachments", TTL: 84 * day}
+)
 
 // ConsumerSpec declares a durable pull consumer and how the runner treats
 // its messages.
@@ -379,17 +441,41 @@ func durableName(group, name string) string {
 
 // Topology is what one service ensures at startup.
 type Topology struct {
-	Streams   []StreamSpec
-	KeyValues []KeyValueSpec
-	Consumers []ConsumerSpec
+	Streams      []StreamSpec
+	KeyValues    []KeyValueSpec
+	ObjectStores []ObjectStoreSpec
+	Consumers    []ConsumerSpec
+}
+
+// TimerOwner names the owner of a service deployment's timers: the service,
+// suffixed with its consumer group if it has one.
+func TimerOwner(group, service string) string { return durableName(group, service) }
+
+// TimerConsumer consumes a service deployment's durable timers. Timers wait
+// by being redelivered until due, so the runner must not count those
+// deliveries as failures: MaxDeliveries is effectively unlimited.
+func TimerConsumer(group, service string) ConsumerSpec {
+	owner := TimerOwner(group, service)
+	return ConsumerSpec{
+		Stream: StreamTimers, Durable: owner + "-timers",
+		Description:    service + ": its durable timeouts",
+		FilterSubjects: []string{TimerSubject(owner, "*", "*")},
+		MaxDeliveries:  math.MaxInt32,
+	}
+}
+
+// common is what every stage that changes transfer state needs.
+func common(extra ...StreamSpec) []StreamSpec {
+	return append([]StreamSpec{spineInStream, lifecycleStream, deadLetterStream, timersStream}, extra...)
 }
 
 // RequesterTopology: registrations in; EHR Requests out; transfer state.
 func RequesterTopology(group string, ps []Practice) Topology {
 	return Topology{
-		Streams:   []StreamSpec{registrationsStream, spineOutStream, lifecycleStream, deadLetterStream},
-		KeyValues: []KeyValueSpec{TransfersBucket},
-		Consumers: []ConsumerSpec{RequesterRegistrations(group, ps)},
+		Streams:      common(registrationsStream),
+		KeyValues:    []KeyValueSpec{TransfersBucket, PatientsBucket},
+		ObjectStores: []ObjectStoreSpec{BodiesStore},
+		Consumers:    []ConsumerSpec{RequesterRegistrations(group, ps), TimerConsumer(group, "requester")},
 	}
 }
 
@@ -404,13 +490,14 @@ func RequesterRegistrations(group string, ps []Practice) ConsumerSpec {
 }
 
 // SenderTopology: EHR Requests and Continues in; record requests out and
-// responses in; extracts and COPCs out.
+// responses in; extracts and attachment messages out; acknowledgement
+// requests out.
 func SenderTopology(group string, ps []Practice) Topology {
 	return Topology{
-		Streams: []StreamSpec{spineInStream, spineOutStream, recordRequestsStream, recordResponsesStream,
-			lifecycleStream, deadLetterStream},
-		KeyValues: []KeyValueSpec{TransfersBucket},
-		Consumers: []ConsumerSpec{SenderRequests(group, ps), SenderRecordResponses(group, ps)},
+		Streams:      common(recordRequestsStream, recordResponsesStream, acksStream),
+		KeyValues:    []KeyValueSpec{TransfersBucket, PatientsBucket},
+		ObjectStores: []ObjectStoreSpec{BodiesStore, RecordsStore},
+		Consumers:    []ConsumerSpec{SenderRequests(group, ps), SenderRecordResponses(group, ps), TimerConsumer(group, "sender")},
 	}
 }
 
@@ -433,14 +520,14 @@ func SenderRecordResponses(group string, ps []Practice) ConsumerSpec {
 	}
 }
 
-// ReceiverTopology: extracts and COPCs in; records ready out; integration
-// outcomes in; Continue out.
+// ReceiverTopology: extracts and attachment messages in; records ready
+// out; integration outcomes in; acknowledgement requests out.
 func ReceiverTopology(group string, ps []Practice) Topology {
 	return Topology{
-		Streams: []StreamSpec{spineInStream, spineOutStream, recordsReadyStream, integrationsStream,
-			lifecycleStream, deadLetterStream},
-		KeyValues: []KeyValueSpec{TransfersBucket},
-		Consumers: []ConsumerSpec{ReceiverExtracts(group, ps), ReceiverIntegrations(group, ps)},
+		Streams:      common(recordsReadyStream, integrationsStream, acksStream),
+		KeyValues:    []KeyValueSpec{TransfersBucket, PatientsBucket},
+		ObjectStores: []ObjectStoreSpec{BodiesStore, RecordsStore},
+		Consumers:    []ConsumerSpec{ReceiverExtracts(group, ps), ReceiverIntegrations(group, ps), TimerConsumer(group, "receiver")},
 	}
 }
 
@@ -464,12 +551,14 @@ func ReceiverIntegrations(group string, ps []Practice) ConsumerSpec {
 	}
 }
 
-// AcknowledgerTopology: application acknowledgements in and out.
+// AcknowledgerTopology: acknowledgement requests in, acknowledgements out
+// and in.
 func AcknowledgerTopology(group string, ps []Practice) Topology {
 	return Topology{
-		Streams:   []StreamSpec{spineInStream, spineOutStream, lifecycleStream, deadLetterStream},
-		KeyValues: []KeyValueSpec{TransfersBucket},
-		Consumers: []ConsumerSpec{AcknowledgerAcks(group, ps)},
+		Streams:      common(acksStream),
+		KeyValues:    []KeyValueSpec{TransfersBucket, PatientsBucket},
+		ObjectStores: []ObjectStoreSpec{BodiesStore},
+		Consumers:    []ConsumerSpec{AcknowledgerAcks(group, ps), AcknowledgerRequests(group, ps)},
 	}
 }
 
@@ -480,6 +569,20 @@ func AcknowledgerAcks(group string, ps []Practice) ConsumerSpec {
 		Stream: StreamSpineIn, Durable: durableName(group, "acknowledger-acks"),
 		Description:    "acknowledger: application acknowledgements for the practices it serves",
 		FilterSubjects: spineInFilters(ps, KindAck),
+	}
+}
+
+// AcknowledgerRequests consumes requests to send acknowledgements from the
+// practices served.
+func AcknowledgerRequests(group string, ps []Practice) ConsumerSpec {
+	out := make([]string, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, AckSubject(p.ASID))
+	}
+	return ConsumerSpec{
+		Stream: StreamAcks, Durable: durableName(group, "acknowledger-requests"),
+		Description:    "acknowledger: acknowledgements to send for the practices it serves",
+		FilterSubjects: out,
 	}
 }
 
@@ -497,5 +600,40 @@ func MIReporterLifecycle(group string) ConsumerSpec {
 		Stream: StreamLifecycle, Durable: durableName(group, "mireporter-lifecycle"),
 		Description: "mireporter: every transfer lifecycle event",
 		WholeStream: true,
+	}
+}
+
+// Consumers a practice's clinical system uses. gp2gp does not run them;
+// vendors do (and the dev stack's simulated practices). They are declared
+// here so that their names and filters are one contract.
+
+// PracticeRecordRequests is the consumer a sending practice's system reads
+// record requests with.
+func PracticeRecordRequests(ods string) ConsumerSpec {
+	return ConsumerSpec{
+		Stream: StreamRecordRequests, Durable: "practice-" + ods + "-record-requests",
+		Description:    "practice " + ods + ": record requests to answer",
+		FilterSubjects: []string{RecordRequestSubject(ods)},
+	}
+}
+
+// PracticeRecordsReady is the consumer a requesting practice's system reads
+// received records with.
+func PracticeRecordsReady(ods string) ConsumerSpec {
+	return ConsumerSpec{
+		Stream: StreamRecordsReady, Durable: "practice-" + ods + "-records-ready",
+		Description:    "practice " + ods + ": records to integrate",
+		FilterSubjects: []string{RecordReadySubject(ods)},
+	}
+}
+
+// PracticeTopology is what a practice's system ensures: its two consumers,
+// and the streams and stores it publishes to.
+func PracticeTopology(ods string) Topology {
+	return Topology{
+		Streams: []StreamSpec{registrationsStream, recordRequestsStream, recordResponsesStream, recordsReadyStream,
+			integrationsStream, deadLetterStream},
+		ObjectStores: []ObjectStoreSpec{BodiesStore, RecordsStore},
+		Consumers:    []ConsumerSpec{PracticeRecordRequests(ods), PracticeRecordsReady(ods)},
 	}
 }

@@ -7,10 +7,12 @@ import (
 	"time"
 )
 
-// Practice identifies a GP practice by ODS code and Spine ASID.
+// Practice identifies a GP practice by ODS code, Spine ASID and MHS party
+// key.
 type Practice struct {
-	ODS  string `json:"ods,omitempty"`
-	ASID string `json:"asid,omitempty"`
+	ODS      string `json:"ods,omitempty"`
+	ASID     string `json:"asid,omitempty"`
+	PartyKey string `json:"party_key,omitempty"`
 }
 
 // Reason says why a change happened. Code is a GP2GP reason code ("06" …
@@ -38,6 +40,17 @@ const (
 	Outbound Direction = "out"
 )
 
+// Message roles: what a wire message is in the transfer.
+const (
+	RoleEHRRequest = "ehr-request"
+	RoleEHRExtract = "ehr-extract"
+	RoleRequestAck = "request-ack" // the sender's AA or NACK of the request
+	RoleFinalAck   = "final-ack"   // the requester's AA or NACK of the extract
+	RoleContinue   = "continue"
+	RoleCOPC       = "copc"
+	RoleCOPCAck    = "copc-ack"
+)
+
 // Message is a wire message that belongs to a transfer, kept so that
 // acknowledgements can be matched to it and the timeline shown.
 type Message struct {
@@ -46,6 +59,43 @@ type Message struct {
 	Interaction string    `json:"interaction"`
 	Direction   Direction `json:"direction"`
 	At          time.Time `json:"at"`
+	// Role is what the message is in the transfer (Role… constants).
+	Role string `json:"role,omitempty"`
+	// Ref is, for an acknowledgement, the id of the message it acknowledges.
+	Ref string `json:"ref,omitempty"`
+	// AckType and Code are an acknowledgement's type (AA, AE, AR) and
+	// reason code.
+	AckType string `json:"ack_type,omitempty"`
+	Code    string `json:"code,omitempty"`
+	// Size of the message in bytes, when known.
+	Size int `json:"size,omitempty"`
+}
+
+// Registration is what the requesting side keeps of the registration
+// event that started it.
+type Registration struct {
+	EventID          string    `json:"event_id"`
+	RegisteredAt     time.Time `json:"registered_at"`
+	ReturningPatient bool      `json:"returning_patient,omitempty"`
+	GivenName        string    `json:"given_name,omitempty"`
+	FamilyName       string    `json:"family_name,omitempty"`
+	BirthDate        string    `json:"birth_date,omitempty"`
+	Gender           string    `json:"gender,omitempty"`
+}
+
+// Record is what the requesting side keeps of a received record.
+type Record struct {
+	// Object is the object store name of the extract's HL7; Summary of its
+	// summary (JSON).
+	Object  string `json:"object"`
+	Summary string `json:"summary,omitempty"`
+	// Issues flagged for the integrating clinician (gp2gp.v1.RecordIssue
+	// names).
+	Issues []string `json:"issues,omitempty"`
+	// AutoIntegrated is true when the auto-integration policy accepted it.
+	AutoIntegrated bool `json:"auto_integrated,omitempty"`
+	// Outcome is the practice's integration result, once reported.
+	Outcome string `json:"outcome,omitempty"`
 }
 
 // Transfer is one side of one transfer.
@@ -58,9 +108,19 @@ type Transfer struct {
 	Practice Practice `json:"practice"`
 	Peer     Practice `json:"peer,omitzero"`
 	// NHSNumber of the patient whose record is transferred.
-	NHSNumber string    `json:"nhs_number,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	NHSNumber string `json:"nhs_number,omitempty"`
+	// RequestID is the EhrRequest id; ExtractID the EhrExtract id.
+	RequestID string `json:"request_id,omitempty"`
+	ExtractID string `json:"extract_id,omitempty"`
+	// Registration (requesting side) and Record (requesting side, once
+	// received).
+	Registration *Registration `json:"registration,omitempty"`
+	Record       *Record       `json:"record,omitempty"`
+	// Deadlines are the transfer's pending timeouts by kind; a timer that
+	// fires checks that its deadline is still the one recorded here.
+	Deadlines map[string]time.Time `json:"deadlines,omitempty"`
+	CreatedAt time.Time            `json:"created_at"`
+	UpdatedAt time.Time            `json:"updated_at"`
 	// History holds every state change, oldest first.
 	History []Change `json:"history"`
 	// Messages lists the wire messages of the transfer, in the order
@@ -125,6 +185,17 @@ func (t *Transfer) RecordMessage(m Message) bool {
 	}
 	t.Messages = append(t.Messages, m)
 	return true
+}
+
+// MessageByRole returns the first recorded message with role going in
+// direction.
+func (t *Transfer) MessageByRole(role string, dir Direction) (Message, bool) {
+	for _, m := range t.Messages {
+		if m.Role == role && m.Direction == dir {
+			return m, true
+		}
+	}
+	return Message{}, false
 }
 
 // FindMessage returns the recorded message with id (compared without

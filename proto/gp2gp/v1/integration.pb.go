@@ -188,10 +188,17 @@ type RecordReady struct {
 	// flagged and carry a placeholder's reason.
 	Attachments []*Attachment `protobuf:"bytes,6,rep,name=attachments,proto3" json:"attachments,omitempty"`
 	// Things the clinician should review before filing.
-	Issues        []RecordIssue          `protobuf:"varint,7,rep,packed,name=issues,proto3,enum=gp2gp.v1.RecordIssue" json:"issues,omitempty"`
-	ReceivedAt    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=received_at,json=receivedAt,proto3" json:"received_at,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Issues     []RecordIssue          `protobuf:"varint,7,rep,packed,name=issues,proto3,enum=gp2gp.v1.RecordIssue" json:"issues,omitempty"`
+	ReceivedAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=received_at,json=receivedAt,proto3" json:"received_at,omitempty"`
+	// True when the receiver's auto-integration policy accepted the record
+	// (the demographics match, nothing is degraded, no attachment is missing)
+	// and sent the final acknowledgement itself: the practice's system files
+	// the record and does not report an outcome.
+	AutoIntegrated bool `protobuf:"varint,9,opt,name=auto_integrated,json=autoIntegrated,proto3" json:"auto_integrated,omitempty"`
+	// The registration the record answers.
+	RegistrationEventId string `protobuf:"bytes,10,opt,name=registration_event_id,json=registrationEventId,proto3" json:"registration_event_id,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *RecordReady) Reset() {
@@ -280,6 +287,20 @@ func (x *RecordReady) GetReceivedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *RecordReady) GetAutoIntegrated() bool {
+	if x != nil {
+		return x.AutoIntegrated
+	}
+	return false
+}
+
+func (x *RecordReady) GetRegistrationEventId() string {
+	if x != nil {
+		return x.RegistrationEventId
+	}
+	return ""
+}
+
 // IntegrationOutcome reports what the practice did with a record.
 type IntegrationOutcome struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
@@ -363,7 +384,7 @@ var File_gp2gp_v1_integration_proto protoreflect.FileDescriptor
 
 const file_gp2gp_v1_integration_proto_rawDesc = "" +
 	"\n" +
-	"\x1agp2gp/v1/integration.proto\x12\bgp2gp.v1\x1a\x15gp2gp/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x90\x03\n" +
+	"\x1agp2gp/v1/integration.proto\x12\bgp2gp.v1\x1a\x15gp2gp/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xed\x03\n" +
 	"\vRecordReady\x12'\n" +
 	"\x0fconversation_id\x18\x01 \x01(\tR\x0econversationId\x12!\n" +
 	"\fpractice_ods\x18\x02 \x01(\tR\vpracticeOds\x120\n" +
@@ -374,7 +395,10 @@ const file_gp2gp_v1_integration_proto_rawDesc = "" +
 	"\vattachments\x18\x06 \x03(\v2\x14.gp2gp.v1.AttachmentR\vattachments\x12-\n" +
 	"\x06issues\x18\a \x03(\x0e2\x15.gp2gp.v1.RecordIssueR\x06issues\x12;\n" +
 	"\vreceived_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"receivedAt\"\xe8\x01\n" +
+	"receivedAt\x12'\n" +
+	"\x0fauto_integrated\x18\t \x01(\bR\x0eautoIntegrated\x122\n" +
+	"\x15registration_event_id\x18\n" +
+	" \x01(\tR\x13registrationEventId\"\xe8\x01\n" +
 	"\x12IntegrationOutcome\x12'\n" +
 	"\x0fconversation_id\x18\x01 \x01(\tR\x0econversationId\x12!\n" +
 	"\fpractice_ods\x18\x02 \x01(\tR\vpracticeOds\x123\n" +

@@ -1,0 +1,72 @@
+package bus
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Claim-check headers: a message whose body is in the object store carries
+// the object's name and size instead of the body.
+const (
+	HeaderBodyObject = "Gp2gp-Body-Object"
+	HeaderBodySize   = "Gp2gp-Body-Size"
+)
+
+// bodyStore opens the bodies object store, once it exists.
+func (b *Bus) bodyStore(ctx context.Context) (jetstream.ObjectStore, error) {
+	b.bodiesMu.Lock()
+	defer b.bodiesMu.Unlock()
+	if b.bodies != nil {
+		return b.bodies, nil
+	}
+	os, err := b.js.ObjectStore(ctx, BucketBodies)
+	if err != nil {
+		return nil, fmt.Errorf("bus: open object store %s (is it in the service's topology?): %w", BucketBodies, err)
+	}
+	b.bodies = os
+	return os, nil
+}
+
+// checkIn stores a large body and returns the headers that replace it.
+// The object is named after the message's dedupe id, so publishing twice
+// stores it once.
+func (b *Bus) checkIn(ctx context.Context, dedupeID string, data []byte) (name string, err error) {
+	store, err := b.bodyStore(ctx)
+	if err != nil {
+		return "", err
+	}
+	if _, err := store.Put(ctx, jetstream.ObjectMeta{Name: dedupeID}, bytes.NewReader(data)); err != nil {
+		return "", fmt.Errorf("bus: store large body %s (%d bytes): %w", dedupeID, len(data), err)
+	}
+	return dedupeID, nil
+}
+
+// checkOut replaces a claim check with the body it names. A missing object
+// cannot come back: that is permanent.
+func (b *Bus) checkOut(ctx context.Context, msg *Msg) error {
+	name := headerValue(msg.Header, HeaderBodyObject)
+	if name == "" {
+		return nil
+	}
+	store, err := b.bodyStore(ctx)
+	if err != nil {
+		return err
+	}
+	data, err := store.GetBytes(ctx, name)
+	if errors.Is(err, jetstream.ErrObjectNotFound) {
+		return Permanentf("bus: body %s of %s is no longer in the object store", name, msg.Subject)
+	}
+	if err != nil {
+		return fmt.Errorf("bus: fetch body %s: %w", name, err)
+	}
+	if want := headerValue(msg.Header, HeaderBodySize); want != "" && want != strconv.Itoa(len(data)) {
+		return Permanentf("bus: body %s of %s has %d bytes, the message says %s", name, msg.Subject, len(data), want)
+	}
+	msg.Data = data
+	return nil
+}

@@ -1,0 +1,3 @@
+module github.com/nhsengland/gp2gp/libs/directory
+
+go 1.26
