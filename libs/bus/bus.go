@@ -91,9 +91,9 @@ func New(js jetstream.JetStream, opts ...Option) (*Bus, error) {
 		return nil, errors.New("bus: nil JetStream")
 	}
 	b := &Bus{
-		js:         js,
-		logger:     slog.New(slog.DiscardHandler),
-		tracer:     noop.NewTracerProvider().Tracer(instrumentationName),
+		js:          js,
+		logger:      slog.New(slog.DiscardHandler),
+		tracer:      noop.NewTracerProvider().Tracer(instrumentationName),
 		propagator:  propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}),
 		inlineLimit: DefaultInlineLimit,
 	}

@@ -22,7 +22,7 @@ func TestSubjects(t *testing.T) {
 		bus.RecordReadySubject("A12345"):                    "gp2gp.practice.A12345.record.ready",
 		bus.IntegrationOutcomeSubject("A12345"):             "gp2gp.practice.A12345.integration.outcome",
 		bus.AckSubject("200000000001"):                      "gp2gp.ack.200000000001",
-		bus.TimerSubject("requester", "extract", "ABC-1"):    "gp2gp.timer.requester.extract.ABC-1",
+		bus.TimerSubject("requester", "extract", "ABC-1"):   "gp2gp.timer.requester.extract.ABC-1",
 		bus.SpineInSubject("200000000001", bus.KindAck):     "gp2gp.spine.in.200000000001.ack",
 		bus.LifecycleSubject("requesting", "ABC-1"):         "gp2gp.lifecycle.requesting.ABC-1",
 		bus.DeadLetterSubject("GP2GP_SPINE_IN", "receiver"): "gp2gp.dlq.GP2GP_SPINE_IN.receiver",
@@ -41,16 +41,16 @@ func TestEverySubjectBelongsToExactlyOneStream(t *testing.T) {
 	require.NoError(t, bus.Ensure(ctx, js, bus.DevProfile, all), "stream subjects must not overlap")
 
 	subjects := map[string]string{
-		bus.RegistrationSubject("A12345"):                       bus.StreamRegistrations,
-		bus.RecordRequestSubject("A12345"):                      bus.StreamRecordRequests,
-		bus.RecordResponseSubject("A12345"):                     bus.StreamRecordResponses,
-		bus.RecordReadySubject("A12345"):                        bus.StreamRecordsReady,
-		bus.IntegrationOutcomeSubject("A12345"):                 bus.StreamIntegrations,
-		bus.AckSubject("200000000001"):                          bus.StreamAcks,
-		bus.TimerSubject("sender", "final-ack", "ABC-1"):        bus.StreamTimers,
-		bus.SpineInSubject("200000000001", bus.KindEHRExtract):  bus.StreamSpineIn,
-		bus.LifecycleSubject("sending", "ABC-1"):                bus.StreamLifecycle,
-		bus.DeadLetterSubject(bus.StreamSpineIn, "x"):           bus.StreamDeadLetter,
+		bus.RegistrationSubject("A12345"):                      bus.StreamRegistrations,
+		bus.RecordRequestSubject("A12345"):                     bus.StreamRecordRequests,
+		bus.RecordResponseSubject("A12345"):                    bus.StreamRecordResponses,
+		bus.RecordReadySubject("A12345"):                       bus.StreamRecordsReady,
+		bus.IntegrationOutcomeSubject("A12345"):                bus.StreamIntegrations,
+		bus.AckSubject("200000000001"):                         bus.StreamAcks,
+		bus.TimerSubject("sender", "final-ack", "ABC-1"):       bus.StreamTimers,
+		bus.SpineInSubject("200000000001", bus.KindEHRExtract): bus.StreamSpineIn,
+		bus.LifecycleSubject("sending", "ABC-1"):               bus.StreamLifecycle,
+		bus.DeadLetterSubject(bus.StreamSpineIn, "x"):          bus.StreamDeadLetter,
 	}
 	for subject, stream := range subjects {
 		name, err := js.StreamNameBySubject(ctx, subject)
