@@ -18,11 +18,13 @@
 // transfer; ParseISODuration reads the persist durations SDS publishes;
 // ExtractTimeout applies the requester-side timeout formula.
 //
-// Errors are matched with errors.Is against the sentinels in errors.go:
-// ErrPatientNotFound, ErrNotFound and ErrAmbiguous are answers (reason
-// codes 06/19 and 24 territory), ErrUnavailable means "try again later"
-// (and eventually reason code 20), ErrInvalidArgument means the caller
-// asked with a malformed NHS number, ODS code or interaction id, and
-// ErrBadResponse means a remote service answered with something unusable.
+// Errors are matched with errors.Is against the sentinels in errors.go.
+// ErrPatientNotFound, ErrNotFound and ErrAmbiguous are answers: an SDS
+// lookup with no result or several is what reason code 24 describes, and
+// ErrNotFound from Practice means GP2GP is not enabled (reason code 07).
+// ErrUnavailable means "try again later" (and, in the end, reason code
+// 20). ErrInvalidArgument means the caller asked with a malformed NHS
+// number, ODS code or interaction id, and ErrBadResponse that a remote
+// service answered with something unusable.
 // ODS codes are compared without regard to case and returned upper-case.
 package directory

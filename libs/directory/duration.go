@@ -20,8 +20,28 @@ import (
 // ("P", "PT"), components out of order and values beyond time.Duration.
 // The error matches ErrInvalidDuration and says what is wrong.
 func ParseISODuration(s string) (time.Duration, error) {
-	fail := func(format string, args ...any) (time.Duration, error) {
-		return 0, fmt.Errorf("%w %q: %s", ErrInvalidDuration, s, fmt.Sprintf(format, args...))
+	d, problem := parseDuration(s)
+	if problem != "" {
+		return 0, fmt.Errorf("%w %q: %s", ErrInvalidDuration, s, problem)
+	}
+	return d, nil
+}
+
+// durationError describes a malformed duration inside a larger message
+// (a file entry, an SDS extension) without repeating the package prefix.
+func durationError(s string) (time.Duration, error) {
+	d, problem := parseDuration(s)
+	if problem != "" {
+		return 0, fmt.Errorf("invalid ISO 8601 duration %q: %s", s, problem)
+	}
+	return d, nil
+}
+
+// parseDuration implements ParseISODuration, returning what is wrong
+// instead of an error.
+func parseDuration(s string) (time.Duration, string) {
+	fail := func(format string, args ...any) (time.Duration, string) {
+		return 0, fmt.Sprintf(format, args...)
 	}
 	switch {
 	case s == "":
@@ -95,7 +115,7 @@ func ParseISODuration(s string) (time.Duration, error) {
 		total += v
 		rest = rest[i+1:]
 	}
-	return total, nil
+	return total, ""
 }
 
 // digits returns the index of the first non-digit in s at or after i.

@@ -53,9 +53,10 @@ type StatusError struct {
 	Diagnostics string
 }
 
-// Error reports the service, the status and the diagnostics.
+// Error reports the status and the diagnostics; the errors wrapping it
+// name the service and the request.
 func (e *StatusError) Error() string {
-	msg := fmt.Sprintf("%s: HTTP %d %s", e.Service, e.StatusCode, http.StatusText(e.StatusCode))
+	msg := fmt.Sprintf("HTTP %d %s", e.StatusCode, http.StatusText(e.StatusCode))
 	if e.Diagnostics != "" {
 		msg += ": " + e.Diagnostics
 	}
