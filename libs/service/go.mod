@@ -6,10 +6,14 @@ require (
 	github.com/nats-io/nats.go v1.55.0
 	github.com/nhsengland/gp2gp/libs/bus v0.0.0
 	github.com/nhsengland/gp2gp/libs/natsembed v0.0.0
+	github.com/nhsengland/gp2gp/libs/transfer v0.0.0
 	github.com/stretchr/testify v1.12.1
 	go.opentelemetry.io/otel v1.47.0
+	go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp v1.47.0
 	go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp v1.47.0
+	go.opentelemetry.io/otel/metric v1.47.0
 	go.opentelemetry.io/otel/sdk v1.47.0
+	go.opentelemetry.io/otel/sdk/metric v1.47.0
 )
 
 require (
@@ -27,10 +31,10 @@ require (
 	github.com/nats-io/nats-server/v2 v2.15.2 // indirect
 	github.com/nats-io/nkeys v0.4.16 // indirect
 	github.com/nats-io/nuid v1.0.1 // indirect
+	github.com/nhsengland/gp2gp/proto v0.0.0 // indirect
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
 	go.opentelemetry.io/otel/exporters/otlp/otlptrace v1.47.0 // indirect
 	go.opentelemetry.io/otel/log v1.47.0 // indirect
-	go.opentelemetry.io/otel/metric v1.47.0 // indirect
 	go.opentelemetry.io/otel/trace v1.47.0 // indirect
 	go.opentelemetry.io/proto/otlp v1.11.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
@@ -48,4 +52,6 @@ require (
 replace (
 	github.com/nhsengland/gp2gp/libs/bus => ../bus
 	github.com/nhsengland/gp2gp/libs/natsembed => ../natsembed
+	github.com/nhsengland/gp2gp/libs/transfer => ../transfer
+	github.com/nhsengland/gp2gp/proto => ../../proto
 )

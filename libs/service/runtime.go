@@ -25,6 +25,8 @@ import (
 // Runtime is a started service: its logger, tracer provider, NATS
 // connection and bus.
 type Runtime struct {
+	ownTracer bool
+
 	Name   string
 	Config Config
 	Logger *slog.Logger
@@ -39,10 +41,18 @@ type StartOption func(*startOptions)
 
 type startOptions struct {
 	logOutput io.Writer
+	tracer    *sdktrace.TracerProvider
 }
 
 // WithLogOutput sends log lines to w instead of standard error.
 func WithLogOutput(w io.Writer) StartOption { return func(o *startOptions) { o.logOutput = w } }
+
+// WithTracerProvider makes the service trace into tp (tests use an
+// in-memory exporter) instead of a provider of its own. The service does
+// not shut tp down.
+func WithTracerProvider(tp *sdktrace.TracerProvider) StartOption {
+	return func(o *startOptions) { o.tracer = tp }
+}
 
 // Start sets up logging and tracing for the service called name, then
 // connects to NATS, retrying until ctx ends so a service started before
@@ -53,14 +63,19 @@ func Start(ctx context.Context, name string, cfg Config, opts ...StartOption) (*
 		opt(&o)
 	}
 	logger := NewLogger(o.logOutput, cfg).With("service", name)
-	tp, err := newTracerProvider(ctx, name, cfg.OTLPEndpoint)
-	if err != nil {
-		return nil, err
+	tp, ownTracer := o.tracer, false
+	if tp == nil {
+		var err error
+		if tp, err = newTracerProvider(ctx, name, cfg.OTLPEndpoint); err != nil {
+			return nil, err
+		}
+		ownTracer = true
 	}
-	rt := &Runtime{Name: name, Config: cfg, Logger: logger, Tracer: tp}
+	rt := &Runtime{Name: name, Config: cfg, Logger: logger, Tracer: tp, ownTracer: ownTracer}
+	var err error
 	rt.Conn, err = connect(ctx, name, cfg.NATS, logger)
 	if err != nil {
-		_ = tp.Shutdown(context.WithoutCancel(ctx))
+		rt.shutdownTracer(ctx)
 		return nil, err
 	}
 	if rt.JS, err = jetstream.New(rt.Conn); err == nil {
@@ -68,12 +83,18 @@ func Start(ctx context.Context, name string, cfg Config, opts ...StartOption) (*
 	}
 	if err != nil {
 		rt.Conn.Close()
-		_ = tp.Shutdown(context.WithoutCancel(ctx))
+		rt.shutdownTracer(ctx)
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	logger.Info("connected to NATS", "url", rt.Conn.ConnectedUrlRedacted(), "profile", cfg.Profile.Name,
 		"practices", len(cfg.Practices))
 	return rt, nil
+}
+
+func (rt *Runtime) shutdownTracer(ctx context.Context) {
+	if rt.ownTracer {
+		_ = rt.Tracer.Shutdown(context.WithoutCancel(ctx))
+	}
 }
 
 // NewLogger builds the structured logger services use: JSON or text on w,
@@ -250,8 +271,10 @@ func (rt *Runtime) Close(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rt.Config.ShutdownTimeout)
 	defer cancel()
-	if err := rt.Tracer.Shutdown(ctx); err != nil {
-		errs = append(errs, fmt.Errorf("flush spans: %w", err))
+	if rt.ownTracer {
+		if err := rt.Tracer.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("flush spans: %w", err))
+		}
 	}
 	rt.Logger.Info("stopped")
 	return errors.Join(errs...)
@@ -260,14 +283,14 @@ func (rt *Runtime) Close(ctx context.Context) error {
 // Main is the whole of a service's main function: it loads the
 // configuration, runs the service until SIGINT or SIGTERM, and exits once,
 // with status 1 and the error on standard error if either fails.
-func Main[C any](load func() (C, error), run func(context.Context, C, ...StartOption) error) {
+func Main[C, O any](load func() (C, error), run func(context.Context, C, ...O) error) {
 	if err := mainErr(load, run); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 }
 
-func mainErr[C any](load func() (C, error), run func(context.Context, C, ...StartOption) error) error {
+func mainErr[C, O any](load func() (C, error), run func(context.Context, C, ...O) error) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cfg, err := load()

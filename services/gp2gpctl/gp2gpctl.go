@@ -1,6 +1,7 @@
 // Package gp2gpctl is the operator's command line for gp2gp: inspecting
-// message files now; transfer status, dead letters and MI reports as those
-// parts of the system arrive.
+// message files, and the status and list of transfers in a deployment
+// (read from its NATS, configured by GP2GP_NATS_* as the services are);
+// dead letters and MI reports as those parts of the system arrive.
 package gp2gpctl
 
 import (
@@ -11,7 +12,9 @@ import (
 	"io"
 	"os"
 
+	"github.com/nhsengland/gp2gp/libs/service"
 	"github.com/nhsengland/gp2gp/services/gp2gpctl/internal/inspect"
+	"github.com/nhsengland/gp2gp/services/gp2gpctl/internal/transfers"
 )
 
 const usage = `gp2gpctl: operate a gp2gp deployment
@@ -20,7 +23,24 @@ usage:
   gp2gpctl inspect [-pretty] FILE...   describe GP2GP message files (bare HL7 XML,
                                        MIME/HTTP captures, MHS inbound JSON) as JSON,
                                        one object per file
+  gp2gpctl status CONVERSATION-ID [-json] [-nats URL]
+                                       both sides of a transfer: state, practices,
+                                       reason, deadlines, and the timeline of every
+                                       state change and message
+  gp2gpctl list [-state S] [-practice ODS] [-stuck AGE] [-side SIDE] [-limit N]
+                [-json] [-nats URL]    transfers, one line each, most recent change
+                                       first (with -stuck: longest stuck first)
+      -state     a state (REQUEST_SENT, FAILED, …), active or terminal
+      -practice  ODS code of the side's practice or of its peer
+      -stuck     not finished and unchanged for longer than AGE (24h, 90m, 3d)
+      -side      requesting or sending
+      -limit     at most N lines (default 100; the count of all matches is shown)
   gp2gpctl help                        this text
+
+status and list connect to NATS as the services do: GP2GP_NATS_URL (default
+nats://127.0.0.1:4222; -nats overrides it), GP2GP_NATS_CREDS,
+GP2GP_NATS_TLS_CA, GP2GP_NATS_TLS_CERT and GP2GP_NATS_TLS_KEY. They read
+every transfer record of the deployment: an operator's tool, not a monitor.
 `
 
 // Exit codes.
@@ -40,12 +60,37 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "inspect":
 		return runInspect(args[1:], stdout, stderr)
+	case "status":
+		return runTransfers(ctx, "status", transfers.Status, args[1:], stdout, stderr)
+	case "list":
+		return runTransfers(ctx, "list", transfers.List, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return ExitOK
 	}
 	fmt.Fprintf(stderr, "gp2gpctl: unknown command %q\n\n%s", args[0], usage)
 	return ExitUsage
+}
+
+// runTransfers runs a command that reads a deployment's transfers.
+func runTransfers(ctx context.Context, name string,
+	cmd func(context.Context, service.NATSConfig, []string, io.Writer, io.Writer) error,
+	args []string, stdout, stderr io.Writer,
+) int {
+	cfg, err := LoadConfig()
+	if err != nil {
+		fmt.Fprintf(stderr, "gp2gpctl %s: %v\n", name, err)
+		return ExitFailure
+	}
+	err = cmd(ctx, cfg.NATS, args, stdout, stderr)
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return ExitOK
+	case errors.Is(err, transfers.ErrUsage): // already explained on stderr
+		return ExitUsage
+	}
+	fmt.Fprintf(stderr, "gp2gpctl %s: %v\n", name, err)
+	return ExitFailure
 }
 
 func runInspect(args []string, stdout, stderr io.Writer) int {

@@ -1,0 +1,233 @@
+// Package transfers is gp2gpctl's status and list commands: it reads
+// transfer records from a deployment's JetStream and prints them for the
+// on-call engineer, as text or JSON.
+package transfers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/nhsengland/gp2gp/libs/bus"
+	"github.com/nhsengland/gp2gp/libs/service"
+	"github.com/nhsengland/gp2gp/libs/service/ops"
+	"github.com/nhsengland/gp2gp/libs/transfer"
+)
+
+// ErrUsage: the command line is wrong. What is wrong has been written to
+// stderr already.
+var ErrUsage = errors.New("usage")
+
+// ErrNotFound: no transfer has the conversation id asked for.
+var ErrNotFound = errors.New("no transfer with conversation id")
+
+// connectTimeout bounds connecting to NATS.
+const connectTimeout = 5 * time.Second
+
+// Status runs "gp2gpctl status CONVERSATION-ID [-json] [-nats URL]" with
+// args after the command name.
+func Status(ctx context.Context, cfg service.NATSConfig, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	asJSON := fs.Bool("json", false, "print JSON instead of text")
+	fs.StringVar(&cfg.URL, "nats", cfg.URL, "NATS server URL (default from "+service.EnvNATSURL+")")
+	ids, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(ids) != 1 {
+		return usage(stderr, "status", "name one conversation id")
+	}
+	r, closeConn, err := open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer closeConn()
+	st, err := ops.GetStatus(ctx, r, ids[0])
+	if errors.Is(err, transfer.ErrNotFound) {
+		return fmt.Errorf("%w %s (on either side)", ErrNotFound, transfer.NormalizeID(ids[0]))
+	}
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(stdout, st)
+	}
+	return WriteStatus(stdout, st, time.Now())
+}
+
+// List runs "gp2gpctl list [-state S] [-practice ODS] [-stuck AGE] [-side
+// SIDE] [-limit N] [-json] [-nats URL]" with args after the command name.
+func List(ctx context.Context, cfg service.NATSConfig, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("list", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var f ops.Filter
+	fs.StringVar(&f.State, "state", "", "a state (REQUEST_SENT, FAILED, …), active or terminal")
+	fs.StringVar(&f.Practice, "practice", "", "an ODS code: the side's practice or its peer")
+	fs.Func("stuck", "only sides not finished whose state has not changed for this long (24h, 3d)", func(s string) error {
+		d, err := ops.ParseAge(s)
+		f.Stuck = d
+		return err
+	})
+	fs.Func("side", "requesting or sending", func(s string) error {
+		f.Side = transfer.Side(s)
+		if !f.Side.Valid() {
+			return errors.New("want requesting or sending")
+		}
+		return nil
+	})
+	fs.IntVar(&f.Limit, "limit", ops.DefaultLimit, "show at most this many")
+	asJSON := fs.Bool("json", false, "print JSON instead of text")
+	fs.StringVar(&cfg.URL, "nats", cfg.URL, "NATS server URL (default from "+service.EnvNATSURL+")")
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usage(stderr, "list", fmt.Sprintf("unexpected argument %q", rest[0]))
+	}
+	if f.Limit < 1 {
+		return usage(stderr, "list", "-limit must be at least 1")
+	}
+	if err := f.Validate(); err != nil {
+		return usage(stderr, "list", err.Error())
+	}
+	r, closeConn, err := open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer closeConn()
+	res, err := r.List(ctx, f)
+	if err != nil {
+		return err
+	}
+	l := ops.NewTransferList(res)
+	for _, k := range l.Unreadable {
+		fmt.Fprintf(stderr, "gp2gpctl list: warning: cannot read the record under key %s\n", k)
+	}
+	if *asJSON {
+		return writeJSON(stdout, l)
+	}
+	if len(l.Transfers) == 0 {
+		fmt.Fprintln(stderr, "gp2gpctl list: no transfers match")
+		return nil
+	}
+	return WriteList(stdout, l, time.Now())
+}
+
+// usage explains a wrong command line on stderr and returns ErrUsage.
+func usage(stderr io.Writer, command, problem string) error {
+	fmt.Fprintf(stderr, "gp2gpctl %s: %s (gp2gpctl help shows the usage)\n", command, problem)
+	return ErrUsage
+}
+
+// parse parses flags that may come before or after the positional
+// arguments, which it returns. A flag error has been printed by fs; it
+// returns ErrUsage for it, or flag.ErrHelp for -h.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, ErrUsage
+		}
+		if fs.NArg() == 0 {
+			return positional, nil
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+// open connects to NATS and returns a reader of the transfers bucket and
+// a function that closes the connection.
+func open(ctx context.Context, cfg service.NATSConfig) (*ops.KVTransferReader, func(), error) {
+	nc, err := dial(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	fail := func(err error) (*ops.KVTransferReader, func(), error) {
+		nc.Close()
+		return nil, nil, err
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fail(fmt.Errorf("JetStream: %w", err))
+	}
+	kv, err := js.KeyValue(ctx, bus.BucketTransfers)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		return fail(fmt.Errorf("NATS at %s has no %s bucket: no gp2gp service has run there", redact(cfg.URL), bus.BucketTransfers))
+	}
+	if err != nil {
+		return fail(fmt.Errorf("open bucket %s at %s: %w", bus.BucketTransfers, redact(cfg.URL), err))
+	}
+	b, err := bus.New(js)
+	if err != nil {
+		return fail(err)
+	}
+	store, err := transfer.NewStore(ctx, b)
+	if err != nil {
+		return fail(err)
+	}
+	r, err := ops.NewKVTransferReader(kv, store)
+	if err != nil {
+		return fail(err)
+	}
+	return r, nc.Close, nil
+}
+
+// dial connects once, with the credentials and TLS files configured.
+func dial(cfg service.NATSConfig) (*nats.Conn, error) {
+	opts := []nats.Option{nats.Name("gp2gpctl"), nats.Timeout(connectTimeout), nats.NoReconnect()}
+	if cfg.CredsFile != "" {
+		opts = append(opts, nats.UserCredentials(cfg.CredsFile))
+	}
+	if cfg.TLSCAFile != "" {
+		opts = append(opts, nats.RootCAs(cfg.TLSCAFile))
+	}
+	if cfg.TLSCertFile != "" {
+		opts = append(opts, nats.ClientCert(cfg.TLSCertFile, cfg.TLSKeyFile))
+	}
+	nc, err := nats.Connect(cfg.URL, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("cannot connect to NATS at %s: %w", redact(cfg.URL), err)
+	}
+	return nc, nil
+}
+
+// redact hides passwords and tokens in a comma-separated list of NATS
+// URLs.
+func redact(urls string) string {
+	parts := strings.Split(urls, ",")
+	for i, p := range parts {
+		u, err := url.Parse(strings.TrimSpace(p))
+		if err != nil || u.User == nil {
+			continue
+		}
+		if _, hasPassword := u.User.Password(); hasPassword {
+			parts[i] = u.Redacted()
+		} else {
+			u.User = url.User("xxxxx") // a token
+			parts[i] = u.String()
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
