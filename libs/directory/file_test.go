@@ -53,7 +53,7 @@ func writeFile(t *testing.T, path string, data []byte) {
 
 func TestLoadFileDevStack(t *testing.T) {
 	ctx := context.Background()
-	f, err := directory.LoadFile(filepath.Join("testdata", "devstack.json"))
+	f, err := directory.LoadFile(filepath.Join("devdirectory", "devstack.json"))
 	require.NoError(t, err)
 
 	practices := f.Practices()

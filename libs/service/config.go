@@ -23,6 +23,8 @@ const (
 	EnvConsumerGroup   = "GP2GP_CONSUMER_GROUP"
 	EnvProfile         = "GP2GP_PROFILE"
 	EnvOTLPEndpoint    = "GP2GP_OTLP_ENDPOINT"
+	EnvOTLPMetrics     = "GP2GP_OTLP_METRICS_ENDPOINT"
+	EnvOpsAddr         = "GP2GP_OPS_ADDR"
 	EnvLogLevel        = "GP2GP_LOG_LEVEL"
 	EnvLogFormat       = "GP2GP_LOG_FORMAT"
 	EnvShutdownTimeout = "GP2GP_SHUTDOWN_TIMEOUT"
@@ -43,7 +45,14 @@ type Config struct {
 	// http://otel-collector:4318/v1/traces. Empty: spans are made (their ids
 	// appear in logs) but not exported.
 	OTLPEndpoint string
-	LogLevel     slog.Level
+	// OTLPMetricsEndpoint is an OTLP/HTTP metrics URL, for example
+	// http://otel-collector:4318/v1/metrics. Empty: metrics are only on the
+	// ops endpoint's /metrics.
+	OTLPMetricsEndpoint string
+	// OpsAddr is where the ops HTTP endpoint listens (health, readiness,
+	// metrics, transfer views), e.g. ":8080". Empty: none.
+	OpsAddr  string
+	LogLevel slog.Level
 	// LogFormat is "json" (default) or "text".
 	LogFormat string
 	// ShutdownTimeout bounds how long in-flight handlers may run after a
@@ -106,6 +115,8 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 		c.Profile = p
 	}
 	c.OTLPEndpoint, _ = get(EnvOTLPEndpoint)
+	c.OTLPMetricsEndpoint, _ = get(EnvOTLPMetrics)
+	c.OpsAddr, _ = get(EnvOpsAddr)
 	if v, ok := get(EnvLogLevel); ok {
 		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %q is not debug, info, warn or error", EnvLogLevel, v))

@@ -20,6 +20,8 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 
 	"github.com/nhsengland/gp2gp/libs/bus"
+	"github.com/nhsengland/gp2gp/libs/service/ops"
+	"github.com/nhsengland/gp2gp/libs/transfer"
 )
 
 // Runtime is a started service: its logger, tracer provider, NATS
@@ -31,6 +33,10 @@ type Runtime struct {
 	Config Config
 	Logger *slog.Logger
 	Tracer *sdktrace.TracerProvider
+	// Meter provides the service's metrics; Metrics are the gp2gp
+	// instruments on it.
+	Meter   *ops.MeterProvider
+	Metrics *ops.Instruments
 	Conn   *nats.Conn
 	JS     jetstream.JetStream
 	Bus    *bus.Bus
@@ -73,6 +79,14 @@ func Start(ctx context.Context, name string, cfg Config, opts ...StartOption) (*
 	}
 	rt := &Runtime{Name: name, Config: cfg, Logger: logger, Tracer: tp, ownTracer: ownTracer}
 	var err error
+	if rt.Meter, err = ops.NewMeterProvider(ctx, name, cfg.OTLPMetricsEndpoint); err != nil {
+		rt.shutdownTracer(ctx)
+		return nil, fmt.Errorf("%s: metrics: %w", name, err)
+	}
+	if rt.Metrics, err = ops.NewInstruments(rt.Meter.Meter(ops.ScopeName)); err != nil {
+		rt.shutdownTracer(ctx)
+		return nil, fmt.Errorf("%s: metrics: %w", name, err)
+	}
 	rt.Conn, err = connect(ctx, name, cfg.NATS, logger)
 	if err != nil {
 		rt.shutdownTracer(ctx)
@@ -94,6 +108,9 @@ func Start(ctx context.Context, name string, cfg Config, opts ...StartOption) (*
 func (rt *Runtime) shutdownTracer(ctx context.Context) {
 	if rt.ownTracer {
 		_ = rt.Tracer.Shutdown(context.WithoutCancel(ctx))
+	}
+	if rt.Meter != nil {
+		_ = rt.Meter.Shutdown(context.WithoutCancel(ctx))
 	}
 }
 
@@ -206,11 +223,51 @@ func Run(ctx context.Context, name string, cfg Config, topo bus.Topology, build 
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
+	if cfg.OpsAddr != "" {
+		srv, err := rt.OpsServer(ctx, topo)
+		if err != nil {
+			return fmt.Errorf("%s: ops endpoint: %w", name, err)
+		}
+		workers = append(workers, func(ctx context.Context) error { return srv.Serve(ctx, cfg.OpsAddr) })
+	}
 	if err := RunAll(ctx, workers...); err != nil {
 		rt.Logger.Error("stopping after a worker failed", "error", err)
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	return nil
+}
+
+// OpsServer is the service's ops endpoint: liveness, readiness (NATS
+// connected, the topology's streams present), metrics, and the transfer
+// views when the topology holds transfer state.
+func (rt *Runtime) OpsServer(ctx context.Context, topo bus.Topology) (*ops.Server, error) {
+	streams := make([]string, 0, len(topo.Streams))
+	for _, s := range topo.Streams {
+		streams = append(streams, s.Name)
+	}
+	opts := []ops.Option{
+		ops.WithMetrics(rt.Meter), ops.WithLogger(rt.Logger),
+		ops.WithChecks(ops.NATSConnected(rt.Conn), ops.StreamsPresent(rt.JS, streams...)),
+	}
+	for _, kv := range topo.KeyValues {
+		if kv.Bucket != bus.BucketTransfers {
+			continue
+		}
+		bucket, err := rt.JS.KeyValue(ctx, bus.BucketTransfers)
+		if err != nil {
+			return nil, err
+		}
+		store, err := transfer.NewStore(ctx, rt.Bus)
+		if err != nil {
+			return nil, err
+		}
+		reader, err := ops.NewKVTransferReader(bucket, store)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, ops.WithTransfers(reader))
+	}
+	return ops.NewServer(opts...)
 }
 
 // Ensure creates or updates the streams, buckets and consumers of topo.
@@ -275,6 +332,9 @@ func (rt *Runtime) Close(ctx context.Context) error {
 		if err := rt.Tracer.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("flush spans: %w", err))
 		}
+	}
+	if err := rt.Meter.Shutdown(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("flush metrics: %w", err))
 	}
 	rt.Logger.Info("stopped")
 	return errors.Join(errs...)

@@ -24,6 +24,7 @@ type Store struct {
 	now         func() time.Time
 	maxAttempts int
 	logger      *slog.Logger
+	observe     func(ctx context.Context, t *Transfer, c Change)
 }
 
 // Option configures a Store.
@@ -59,6 +60,19 @@ func WithLogger(l *slog.Logger) Option {
 			return errors.New("transfer: WithLogger: nil logger")
 		}
 		s.logger = l
+		return nil
+	}
+}
+
+// WithObserver has fn called once for every state change this store
+// writes (a record's first state included), after the write, with the
+// record as written. Metrics use it; fn must be quick and must not fail.
+func WithObserver(fn func(ctx context.Context, t *Transfer, c Change)) Option {
+	return func(s *Store) error {
+		if fn == nil {
+			return errors.New("transfer: WithObserver: nil function")
+		}
+		s.observe = fn
 		return nil
 	}
 }
@@ -117,6 +131,7 @@ func (s *Store) Create(ctx context.Context, t *Transfer) (*Transfer, error) {
 		return nil, fmt.Errorf("transfer: create %s: %w", k, err)
 	}
 	rec.revision = rev
+	s.observed(ctx, &rec, rec.History)
 	return s.publishOutbox(ctx, k, &rec)
 }
 
@@ -194,9 +209,19 @@ func (s *Store) Update(ctx context.Context, side Side, conversationID string, fn
 			return nil, fmt.Errorf("transfer: write %s: %w", k, err)
 		}
 		t.revision = rev
+		s.observed(ctx, t, t.History[seen:])
 		return s.publishOutbox(ctx, k, t)
 	}
 	return nil, fmt.Errorf("%w: %s after %d attempts", ErrContended, k, s.maxAttempts)
+}
+
+func (s *Store) observed(ctx context.Context, t *Transfer, changes []Change) {
+	if s.observe == nil {
+		return
+	}
+	for _, c := range changes {
+		s.observe(ctx, t, c)
+	}
 }
 
 // publishOutbox publishes the lifecycle events in t's outbox, then removes

@@ -10,19 +10,26 @@ import (
 	"github.com/nhsengland/gp2gp/libs/bus"
 	"github.com/nhsengland/gp2gp/libs/service"
 	"github.com/nhsengland/gp2gp/libs/service/servicetest"
+	"github.com/nhsengland/gp2gp/libs/stage"
+	"github.com/nhsengland/gp2gp/libs/stage/stagetest"
 	"github.com/nhsengland/gp2gp/services/acknowledger"
 )
 
 func TestRunEnsuresItsConsumersAndStopsCleanly(t *testing.T) {
 	servicetest.CheckRun(t, func(ctx context.Context, natsURL string) error {
-		return acknowledger.Run(ctx, acknowledger.Config{Config: servicetest.Config(natsURL)}, service.WithLogOutput(io.Discard))
-	}, bus.AcknowledgerTopology("", servicetest.Practices).Consumers...)
+		cfg := acknowledger.Config{Config: stagetest.Config(t, natsURL)}
+		return acknowledger.Run(ctx, withDefaults(cfg), stage.WithStartOptions(service.WithLogOutput(io.Discard)))
+	}, bus.AcknowledgerTopology("", stagetest.Practices).Consumers...)
 }
 
 func TestRunRefusesAnInvalidConfiguration(t *testing.T) {
-	cfg := acknowledger.Config{Config: service.Defaults()}
-	cfg.Practices = nil
+	cfg := withDefaults(acknowledger.Config{Config: stagetest.Config(t, "nats://127.0.0.1:1")})
+	cfg.Service.Practices = nil
+	cfg.Directory.File = ""
 	err := acknowledger.Run(context.Background(), cfg)
 	require.ErrorContains(t, err, "invalid configuration")
 	require.ErrorContains(t, err, "GP2GP_PRACTICES is required")
+	require.ErrorContains(t, err, "a directory is required")
 }
+
+func withDefaults(c acknowledger.Config) acknowledger.Config { return c }

@@ -1,7 +1,11 @@
 // Package receiver is the gp2gp receiver service.
 //
-// The receiver is the new practice's stage for the record itself: it consumes EHR Extracts
-// and attachment COPCs, reassembles and stores the record and hands it to the practice's system.
+// The receiver is the new practice's stage for the record itself: it
+// consumes EHR Extracts (21 malformed, 09 never requested, 12 duplicate),
+// stores the record and its summary in the object store, hands it to the
+// practice's system (or integrates it automatically when the policy allows)
+// and turns the practice's integration outcome into the final
+// acknowledgement. It recognises a returning patient (A-B-A).
 package receiver
 
 import (
@@ -10,21 +14,33 @@ import (
 
 	"github.com/nhsengland/gp2gp/libs/bus"
 	"github.com/nhsengland/gp2gp/libs/service"
-	"github.com/nhsengland/gp2gp/libs/transfer"
+	"github.com/nhsengland/gp2gp/libs/stage"
 )
 
 // Run runs the receiver until ctx ends, then drains and returns nil; it
 // returns an error if it cannot start or a part of it fails.
-func Run(ctx context.Context, cfg Config, opts ...service.StartOption) error {
+func Run(ctx context.Context, cfg Config, opts ...stage.Option) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("%s: invalid configuration: %w", Name, err)
 	}
-	topo := bus.ReceiverTopology(cfg.ConsumerGroup, cfg.Practices)
-	return service.Run(ctx, Name, cfg.Config, topo, func(ctx context.Context, rt *service.Runtime) ([]service.Worker, error) {
-		store, err := transfer.NewStore(ctx, rt.Bus, transfer.WithLogger(rt.Logger))
-		if err != nil {
-			return nil, err
-		}
-		return []service.Worker{store.Recover}, nil
+	group, ps := cfg.Service.ConsumerGroup, cfg.Service.Practices
+	return stage.Run(ctx, Name, cfg.Config, bus.ReceiverTopology(group, ps), func(ctx context.Context, s *stage.Stage) ([]service.Worker, error) {
+		r := &receiver{Stage: s, cfg: cfg}
+		return []service.Worker{
+			func(ctx context.Context) error {
+				return s.Bus.Consume(ctx, bus.ReceiverExtracts(group, ps), r.handleSpine, bus.WithConcurrency(8))
+			},
+			func(ctx context.Context) error {
+				return s.Bus.Consume(ctx, bus.ReceiverIntegrations(group, ps), r.handleOutcome, bus.WithConcurrency(8))
+			},
+			s.Timers(func(ctx context.Context, t bus.Timer) error {
+				return bus.Permanentf("receiver: unknown timer kind %q", t.Kind)
+			}),
+		}, nil
 	}, opts...)
+}
+
+type receiver struct {
+	*stage.Stage
+	cfg Config
 }

@@ -3,27 +3,56 @@ package sender
 import (
 	"fmt"
 	"os"
+	"strings"
+	"time"
 
-	"github.com/nhsengland/gp2gp/libs/service"
+	"github.com/nhsengland/gp2gp/libs/stage"
 )
 
 // Name is the service's name in logs, traces and its NATS connection.
 const Name = "sender"
 
-// Config configures the sender. The shared variables (GP2GP_NATS_URL,
-// GP2GP_PRACTICES, …) are listed in the README.
+// Environment variables of the sender, besides the stage ones (see the
+// README).
+const (
+	// EnvRecordTimeout is how long the practice's system has to answer a
+	// record request before the EHR Request is refused with reason 10.
+	EnvRecordTimeout = "GP2GP_RECORD_TIMEOUT"
+	// EnvFinalAckTimeout is how long after sending the extract the final
+	// acknowledgement may take before the transfer fails (8 days).
+	EnvFinalAckTimeout = "GP2GP_FINAL_ACK_TIMEOUT"
+)
+
+// Config configures the sender.
 type Config struct {
-	service.Config
+	stage.Config
+	RecordTimeout   time.Duration
+	FinalAckTimeout time.Duration
 }
 
 // ConfigFromEnv reads the configuration from the environment.
 func ConfigFromEnv() (Config, error) {
-	c, err := service.Load(os.LookupEnv)
-	if err != nil {
-		return Config{}, fmt.Errorf("%s: %w", Name, err)
+	sc, err := stage.Load(os.LookupEnv)
+	c := Config{Config: sc, RecordTimeout: 10 * time.Minute, FinalAckTimeout: 8 * 24 * time.Hour}
+	for env, dst := range map[string]*time.Duration{EnvRecordTimeout: &c.RecordTimeout, EnvFinalAckTimeout: &c.FinalAckTimeout} {
+		if v := strings.TrimSpace(os.Getenv(env)); v != "" {
+			d, perr := time.ParseDuration(v)
+			if perr != nil {
+				return c, fmt.Errorf("%s: %s: %w", Name, env, perr)
+			}
+			*dst = d
+		}
 	}
-	return Config{Config: c}, nil
+	if err != nil {
+		return c, fmt.Errorf("%s: %w", Name, err)
+	}
+	return c, nil
 }
 
 // Validate reports everything missing or malformed.
-func (c Config) Validate() error { return c.RequirePractices() }
+func (c Config) Validate() error {
+	if c.RecordTimeout <= 0 || c.FinalAckTimeout <= 0 {
+		return fmt.Errorf("%s and %s must be positive", EnvRecordTimeout, EnvFinalAckTimeout)
+	}
+	return c.Config.Validate()
+}

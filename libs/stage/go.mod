@@ -1,0 +1,62 @@
+module github.com/nhsengland/gp2gp/libs/stage
+
+go 1.26.0
+
+require (
+	github.com/nats-io/nats.go v1.55.0
+	github.com/nhsengland/gp2gp/libs/bus v0.0.0
+	github.com/nhsengland/gp2gp/libs/directory v0.0.0
+	github.com/nhsengland/gp2gp/libs/ebxml v0.0.0
+	github.com/nhsengland/gp2gp/libs/hl7 v0.0.0
+	github.com/nhsengland/gp2gp/libs/service v0.0.0
+	github.com/nhsengland/gp2gp/libs/spine v0.0.0
+	github.com/nhsengland/gp2gp/libs/transfer v0.0.0
+	github.com/nhsengland/gp2gp/proto v0.0.0
+	google.golang.org/protobuf v1.36.12
+)
+
+require (
+	github.com/beevik/etree v1.8.1 // indirect
+	github.com/cenkalti/backoff/v5 v5.0.3 // indirect
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/go-logr/logr v1.4.4 // indirect
+	github.com/go-logr/stdr v1.2.2 // indirect
+	github.com/google/uuid v1.6.0 // indirect
+	github.com/grpc-ecosystem/grpc-gateway/v2 v2.30.0 // indirect
+	github.com/klauspost/compress v1.20.3 // indirect
+	github.com/nats-io/nkeys v0.4.16 // indirect
+	github.com/nats-io/nuid v1.0.1 // indirect
+	github.com/nhsengland/gp2gp/libs/xmldoc v0.0.0 // indirect
+	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
+	go.opentelemetry.io/otel v1.47.0 // indirect
+	go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp v1.47.0 // indirect
+	go.opentelemetry.io/otel/exporters/otlp/otlptrace v1.47.0 // indirect
+	go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp v1.47.0 // indirect
+	go.opentelemetry.io/otel/log v1.47.0 // indirect
+	go.opentelemetry.io/otel/metric v1.47.0 // indirect
+	go.opentelemetry.io/otel/sdk v1.47.0 // indirect
+	go.opentelemetry.io/otel/sdk/metric v1.47.0 // indirect
+	go.opentelemetry.io/otel/trace v1.47.0 // indirect
+	go.opentelemetry.io/proto/otlp v1.11.0 // indirect
+	golang.org/x/crypto v0.58.0 // indirect
+	golang.org/x/net v0.60.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/text v0.43.0 // indirect
+	google.golang.org/genproto/googleapis/api v0.0.0-20260928230214-8a89bd6388cc // indirect
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20260928230214-8a89bd6388cc // indirect
+	google.golang.org/grpc v1.83.2 // indirect
+)
+
+replace (
+	github.com/nhsengland/gp2gp/libs/bus => ../bus
+	github.com/nhsengland/gp2gp/libs/directory => ../directory
+	github.com/nhsengland/gp2gp/libs/ebxml => ../ebxml
+	github.com/nhsengland/gp2gp/libs/hl7 => ../hl7
+	github.com/nhsengland/gp2gp/libs/natsembed => ../natsembed
+	github.com/nhsengland/gp2gp/libs/service => ../service
+	github.com/nhsengland/gp2gp/libs/spectest => ../spectest
+	github.com/nhsengland/gp2gp/libs/spine => ../spine
+	github.com/nhsengland/gp2gp/libs/transfer => ../transfer
+	github.com/nhsengland/gp2gp/libs/xmldoc => ../xmldoc
+	github.com/nhsengland/gp2gp/proto => ../../proto
+)

@@ -1,0 +1,117 @@
+package acknowledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/nhsengland/gp2gp/libs/bus"
+	"github.com/nhsengland/gp2gp/libs/hl7"
+	"github.com/nhsengland/gp2gp/libs/spine"
+	"github.com/nhsengland/gp2gp/libs/transfer"
+)
+
+// Deadlines the acknowledger ends.
+const (
+	timerExtract  = "extract"   // the requester's: no extract yet
+	timerFinalAck = "final-ack" // the sender's: no final acknowledgement yet
+)
+
+// handleInbound applies an acknowledgement received from the other
+// practice to the transfer it belongs to.
+func (a *acknowledger) handleInbound(ctx context.Context, msg *bus.Msg) error {
+	env, err := spine.Read(msg)
+	if err != nil {
+		return err
+	}
+	conv := env.Envelope.ConversationID
+	ctx = bus.WithConversationID(ctx, conv)
+	a.Received(ctx, string(hl7.ApplicationAck))
+	ack, err := hl7.DecodeAck(env.Payload)
+	if ack == nil || ack.MessageRef == "" || ack.MessageID == "" {
+		// An acknowledgement is never acknowledged: keep it for an operator.
+		return bus.Permanentf("unreadable acknowledgement for %s: %v", conv, err)
+	}
+	received := transfer.Message{ID: ack.MessageID, Interaction: string(hl7.ApplicationAck), Direction: transfer.Inbound,
+		At: a.Now(), Ref: ack.MessageRef, AckType: string(ack.Type), Code: string(ack.Reason), Size: len(env.Payload)}
+
+	// The practice it is addressed to tells the side: it acknowledges our
+	// extract (we are sending) or our request (we are requesting).
+	for _, side := range []transfer.Side{transfer.Sending, transfer.Requesting} {
+		t, err := a.Store.Get(ctx, side, conv)
+		if errors.Is(err, transfer.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if t.Practice.ASID != ack.ToASID {
+			continue
+		}
+		if side == transfer.Sending {
+			return a.finalAck(ctx, t, ack, received)
+		}
+		return a.requestAck(ctx, t, ack, received)
+	}
+	return bus.Permanentf("acknowledgement %s of %s for ASID %s matches no transfer held here", ack.MessageID, ack.MessageRef, ack.ToASID)
+}
+
+// finalAck closes the sending side: AA completes it, AE/AR fails it.
+func (a *acknowledger) finalAck(ctx context.Context, t *transfer.Transfer, ack *hl7.Ack, received transfer.Message) error {
+	extract, _ := t.MessageByRole(transfer.RoleEHRExtract, transfer.Outbound)
+	if !ack.Refers(extract.ID, t.ExtractID) {
+		return bus.Permanentf("acknowledgement %s refers to %s, which is not this transfer's extract", ack.MessageID, ack.MessageRef)
+	}
+	received.Role = transfer.RoleFinalAck
+	t, err := a.Store.Update(ctx, transfer.Sending, t.ConversationID, func(t *transfer.Transfer) error {
+		t.RecordMessage(received)
+		if t.Terminal() {
+			return nil // a duplicate, or after the 8-day failure: ignored
+		}
+		delete(t.Deadlines, timerFinalAck)
+		if ack.Type == hl7.AckAccept {
+			return t.Transition(transfer.Completed, transfer.Reason{Detail: "final acknowledgement AA"})
+		}
+		return t.Transition(transfer.Failed, transfer.Reason{Code: string(ack.Reason),
+			Detail: fmt.Sprintf("final acknowledgement %s: %s", ack.Type, reasonText(ack))})
+	})
+	if err != nil {
+		return err
+	}
+	if t.State == transfer.Completed {
+		// Remember the record left this practice, for a returning patient.
+		if _, err := a.Patients.Put(ctx, t.Practice.ODS+"."+t.NHSNumber, []byte(t.ConversationID)); err != nil {
+			return fmt.Errorf("patient index: %w", err)
+		}
+	}
+	return nil
+}
+
+// requestAck applies the sending practice's answer to our EHR Request.
+func (a *acknowledger) requestAck(ctx context.Context, t *transfer.Transfer, ack *hl7.Ack, received transfer.Message) error {
+	request, _ := t.MessageByRole(transfer.RoleEHRRequest, transfer.Outbound)
+	if !ack.Refers(request.ID, t.RequestID) {
+		return bus.Permanentf("acknowledgement %s refers to %s, which is not this transfer's request", ack.MessageID, ack.MessageRef)
+	}
+	received.Role = transfer.RoleRequestAck
+	_, err := a.Store.Update(ctx, transfer.Requesting, t.ConversationID, func(t *transfer.Transfer) error {
+		t.RecordMessage(received)
+		switch {
+		case ack.Type == hl7.AckAccept && t.State == transfer.RequestSent:
+			return t.Transition(transfer.RequestAcknowledged, transfer.Reason{Detail: "the sending practice accepted the request"})
+		case ack.Type.Negative() && (t.State == transfer.RequestSent || t.State == transfer.RequestAcknowledged):
+			delete(t.Deadlines, timerExtract)
+			return t.Transition(transfer.Failed, transfer.Reason{Code: string(ack.Reason),
+				Detail: fmt.Sprintf("the sending practice refused the request (%s): %s", ack.Type, reasonText(ack))})
+		}
+		return nil // an AA after the extract, or a late answer: kept in the timeline
+	})
+	return err
+}
+
+func reasonText(ack *hl7.Ack) string {
+	if d := ack.Reason.Display(); d != "" {
+		return d
+	}
+	return ack.ReasonDisplay
+}

@@ -1,0 +1,307 @@
+package receiver
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/nhsengland/gp2gp/libs/bus"
+	"github.com/nhsengland/gp2gp/libs/ebxml"
+	"github.com/nhsengland/gp2gp/libs/hl7"
+	"github.com/nhsengland/gp2gp/libs/hl7/ehr"
+	"github.com/nhsengland/gp2gp/libs/spine"
+	"github.com/nhsengland/gp2gp/libs/transfer"
+	gp2gpv1 "github.com/nhsengland/gp2gp/proto/gp2gp/v1"
+)
+
+// timerExtract is the requester's deadline the extract's arrival ends.
+const timerExtract = "extract"
+
+// handleSpine takes what the receiver consumes from Spine: EHR Extracts
+// and attachment messages.
+func (r *receiver) handleSpine(ctx context.Context, msg *bus.Msg) error {
+	env, err := spine.Read(msg)
+	if err != nil {
+		return err
+	}
+	conv := env.Envelope.ConversationID
+	ctx = bus.WithConversationID(ctx, conv)
+	switch {
+	case strings.HasSuffix(msg.Subject, "."+string(bus.KindEHRExtract)):
+		return r.handleExtract(ctx, conv, env)
+	case strings.HasSuffix(msg.Subject, "."+string(bus.KindCOPC)):
+		// No Continue is ever sent yet, so no attachment message is due.
+		return bus.Permanentf("attachment message %s for %s, but no Continue was sent", env.Envelope.MessageID, conv)
+	}
+	return bus.Permanentf("receiver: unexpected subject %s", msg.Subject)
+}
+
+func (r *receiver) handleExtract(ctx context.Context, conv string, env *ebxml.Message) error {
+	r.Received(ctx, env.Envelope.Action)
+	ex, derr := hl7.DecodeExtract(env.Payload)
+	msgID := env.Envelope.MessageID
+	if ex != nil && ex.MessageID != "" {
+		msgID = ex.MessageID
+	}
+	t, err := r.Store.Get(ctx, transfer.Requesting, conv)
+	if errors.Is(err, transfer.ErrNotFound) {
+		return r.unexpected(ctx, conv, ex)
+	}
+	if err != nil {
+		return err
+	}
+	if m, ok := t.MessageByRole(transfer.RoleEHRExtract, transfer.Inbound); ok {
+		if hl7.SameID(m.ID, msgID) || hl7.SameID(m.ID, env.Envelope.MessageID) {
+			return nil // the same extract delivered again
+		}
+		return r.nack(ctx, t, "duplicate-extract/"+msgID, msgID, hl7.ReasonDuplicateExtract)
+	}
+	switch t.State {
+	case transfer.RequestSent, transfer.RequestAcknowledged:
+	default:
+		// Too late: the transfer has ended.
+		return r.nack(ctx, t, "late-extract/"+msgID, msgID, hl7.ReasonUnexpectedCondition)
+	}
+	received := transfer.Message{ID: msgID, Interaction: string(hl7.EHRExtractUK06), Direction: transfer.Inbound,
+		At: r.Now(), Role: transfer.RoleEHRExtract, Size: len(env.Payload)}
+	if ex != nil {
+		received.Interaction = string(ex.Interaction)
+	}
+	if derr != nil {
+		return r.reject(ctx, t, received, hl7.ReasonExtractMalformed, derr.Error())
+	}
+	if len(env.External) > 0 {
+		return r.reject(ctx, t, received, hl7.ReasonLargeMessageFailure,
+			fmt.Sprintf("the extract announces %d attachments by large messaging, which this receiver does not take yet", len(env.External)))
+	}
+	summary, err := ehr.Summarize(ex.Content)
+	if err != nil {
+		return r.reject(ctx, t, received, hl7.ReasonExtractMalformed, err.Error())
+	}
+
+	rec, docs, err := r.store(ctx, conv, env, summary)
+	if err != nil {
+		return err
+	}
+	returning, err := r.returning(ctx, t)
+	if err != nil {
+		return err
+	}
+	issues := issuesOf(t, ex, summary, returning)
+	rec.Issues = issues
+	rec.AutoIntegrated = r.cfg.AutoIntegrate && len(issues) == 0
+	// Hand the record over (and accept it, when the policy allows) before
+	// recording the state: every step is idempotent, so a handler stopped
+	// half way repeats them all on redelivery. An outcome that overtakes
+	// the state change is retried until the state catches up.
+	if err := r.publishReady(ctx, t, rec, docs); err != nil {
+		return err
+	}
+	if rec.AutoIntegrated {
+		if err := r.finalAck(ctx, t.ConversationID, received.ID, t, hl7.AckAccept, ""); err != nil {
+			return err
+		}
+	}
+	_, err = r.Store.Update(ctx, transfer.Requesting, conv, func(t *transfer.Transfer) error {
+		if _, done := t.MessageByRole(transfer.RoleEHRExtract, transfer.Inbound); done {
+			return nil // a concurrent delivery took it
+		}
+		t.RecordMessage(received)
+		t.ExtractID = ex.ExtractID
+		t.Record = rec
+		delete(t.Deadlines, timerExtract)
+		if err := t.Transition(transfer.ExtractReceived, transfer.Reason{Detail: fmt.Sprintf("%s of %d bytes", ex.Interaction, len(env.Payload))}); err != nil {
+			return err
+		}
+		if err := t.Transition(transfer.ReadyToIntegrate, transfer.Reason{Detail: "record handed to the practice's system"}); err != nil {
+			return err
+		}
+		if rec.AutoIntegrated {
+			return t.Transition(transfer.Integrated, transfer.Reason{Detail: "integrated automatically: demographics match, nothing degraded or missing"})
+		}
+		return nil
+	})
+	return err
+}
+
+// store keeps the extract, its summary and its inline documents in the
+// records object store, under the conversation id.
+func (r *receiver) store(ctx context.Context, conv string, env *ebxml.Message, summary ehr.Summary) (*transfer.Record, []*gp2gpv1.Attachment, error) {
+	extractRef, err := r.put(ctx, conv+"/extract.xml", env.Payload)
+	if err != nil {
+		return nil, nil, err
+	}
+	sum, err := json.Marshal(summary)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := r.put(ctx, conv+"/summary.json", sum); err != nil {
+		return nil, nil, err
+	}
+	var docs []*gp2gpv1.Attachment
+	for _, a := range env.Attachments {
+		id := strings.TrimPrefix(a.DocumentID, "_")
+		if id == "" {
+			id = a.ContentID
+		}
+		ref, err := r.put(ctx, conv+"/attachments/"+id, a.Data)
+		if err != nil {
+			return nil, nil, err
+		}
+		docs = append(docs, &gp2gpv1.Attachment{DocumentId: id, Filename: a.Description.Filename, ContentType: a.ContentType,
+			Content: &gp2gpv1.Content{Content: &gp2gpv1.Content_Object{Object: ref}}, Size: uint64(len(a.Data))})
+	}
+	for _, d := range summary.Documents {
+		if d.Absent {
+			docs = append(docs, &gp2gpv1.Attachment{DocumentId: d.ID, Filename: d.Filename, ContentType: d.MediaType,
+				Absent: true, AbsentReason: "the sending practice could not include it (placeholder " + d.Filename + ")"})
+		}
+	}
+	return &transfer.Record{Object: extractRef.Name, Summary: conv + "/summary.json"}, docs, nil
+}
+
+func (r *receiver) put(ctx context.Context, name string, data []byte) (*gp2gpv1.ObjectRef, error) {
+	info, err := r.Records.Put(ctx, jetstream.ObjectMeta{Name: name}, bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("store %s: %w", name, err)
+	}
+	sum := sha256.Sum256(data)
+	return &gp2gpv1.ObjectRef{Bucket: bus.BucketRecords, Name: info.Name, Size: info.Size, Sha256: hex.EncodeToString(sum[:])}, nil
+}
+
+// returning reports a returning patient (A-B-A): the registration says so,
+// or this practice sent the patient's record away before.
+func (r *receiver) returning(ctx context.Context, t *transfer.Transfer) (bool, error) {
+	if t.Registration != nil && t.Registration.ReturningPatient {
+		return true, nil
+	}
+	_, err := r.Patients.Get(ctx, t.Practice.ODS+"."+t.NHSNumber)
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("patient index: %w", err)
+	}
+	return true, nil
+}
+
+// issuesOf lists what the integrating clinician should know.
+func issuesOf(t *transfer.Transfer, ex *hl7.Extract, s ehr.Summary, returning bool) []string {
+	var issues []string
+	if !strings.EqualFold(ex.NHSNumber, t.NHSNumber) {
+		issues = append(issues, gp2gpv1.RecordIssue_RECORD_ISSUE_DEMOGRAPHICS_MISMATCH.String())
+	}
+	if len(s.Degrades) > 0 {
+		issues = append(issues, gp2gpv1.RecordIssue_RECORD_ISSUE_DEGRADED_ENTRIES.String())
+	}
+	for _, d := range s.Documents {
+		if d.Absent {
+			issues = append(issues, gp2gpv1.RecordIssue_RECORD_ISSUE_ATTACHMENTS_ABSENT.String())
+			break
+		}
+	}
+	if returning {
+		issues = append(issues, gp2gpv1.RecordIssue_RECORD_ISSUE_RETURNING_PATIENT.String())
+	}
+	return issues
+}
+
+// publishReady hands the stored record to the practice's system.
+func (r *receiver) publishReady(ctx context.Context, t *transfer.Transfer, rec *transfer.Record, docs []*gp2gpv1.Attachment) error {
+	info, err := r.Records.GetInfo(ctx, rec.Object)
+	if err != nil {
+		return fmt.Errorf("stored extract %s: %w", rec.Object, err)
+	}
+	ready := &gp2gpv1.RecordReady{
+		ConversationId: t.ConversationID, PracticeOds: t.Practice.ODS, SendingPracticeOds: t.Peer.ODS,
+		Patient:    &gp2gpv1.Patient{NhsNumber: t.NHSNumber},
+		EhrExtract: &gp2gpv1.Content{Content: &gp2gpv1.Content_Object{Object: &gp2gpv1.ObjectRef{Bucket: bus.BucketRecords, Name: info.Name, Size: info.Size}}},
+		Attachments: docs, ReceivedAt: timestamppb.New(r.Now()), AutoIntegrated: rec.AutoIntegrated,
+	}
+	if reg := t.Registration; reg != nil {
+		ready.Patient = &gp2gpv1.Patient{NhsNumber: t.NHSNumber, GivenName: reg.GivenName, FamilyName: reg.FamilyName, BirthDate: reg.BirthDate, Gender: reg.Gender}
+		ready.RegistrationEventId = reg.EventID
+	}
+	for _, i := range rec.Issues {
+		ready.Issues = append(ready.Issues, gp2gpv1.RecordIssue(gp2gpv1.RecordIssue_value[i]))
+	}
+	_, err = r.Bus.PublishProto(ctx, bus.Outgoing{
+		Subject: bus.RecordReadySubject(t.Practice.ODS), DedupeID: "record-ready." + t.ConversationID,
+		Headers: bus.Headers{ConversationID: t.ConversationID},
+	}, ready)
+	return err
+}
+
+// reject ends the transfer with a negative final acknowledgement of the
+// extract it could not take. The acknowledgement is asked for before the
+// state is recorded, so a redelivery after a stop repeats both.
+func (r *receiver) reject(ctx context.Context, t *transfer.Transfer, received transfer.Message, code hl7.ReasonCode, detail string) error {
+	r.Logger.WarnContext(ctx, "extract rejected", "reason_code", code, "detail", detail)
+	if err := r.finalAck(ctx, t.ConversationID, received.ID, t, hl7.NackType(code), code); err != nil {
+		return err
+	}
+	_, err := r.Store.Update(ctx, transfer.Requesting, t.ConversationID, func(t *transfer.Transfer) error {
+		if _, done := t.MessageByRole(transfer.RoleEHRExtract, transfer.Inbound); done {
+			return nil
+		}
+		t.RecordMessage(received)
+		delete(t.Deadlines, timerExtract)
+		if err := t.Transition(transfer.ExtractReceived, transfer.Reason{}); err != nil {
+			return err
+		}
+		return t.Transition(transfer.Rejected, transfer.Reason{Code: string(code), Detail: detail})
+	})
+	return err
+}
+
+// nack sends a negative acknowledgement of a message without changing the
+// transfer (a duplicate or late extract).
+func (r *receiver) nack(ctx context.Context, t *transfer.Transfer, purpose, ref string, code hl7.ReasonCode) error {
+	r.Logger.WarnContext(ctx, "extract refused", "message_id", ref, "reason_code", code)
+	return r.AskAck(ctx, &gp2gpv1.AckRequest{
+		MessageId: hl7.DeriveID(t.ConversationID, purpose), ConversationId: t.ConversationID,
+		Side: gp2gpv1.Side_SIDE_REQUESTING, Purpose: gp2gpv1.AckPurpose_ACK_PURPOSE_FINAL,
+		TypeCode: string(hl7.NackType(code)), ReasonCode: string(code), MessageRef: ref,
+		FromAsid: t.Practice.ASID, FromOds: t.Practice.ODS, FromPartyKey: t.Practice.PartyKey,
+		ToAsid: t.Peer.ASID, ToOds: t.Peer.ODS, ToPartyKey: t.Peer.PartyKey,
+	})
+}
+
+// unexpected answers an extract no request of ours asked for (09).
+func (r *receiver) unexpected(ctx context.Context, conv string, ex *hl7.Extract) error {
+	if ex == nil || ex.MessageID == "" || ex.FromASID == "" || ex.ToASID == "" {
+		return bus.Permanentf("extract for unknown conversation %s cannot be answered", conv)
+	}
+	practice, ok := r.PracticeByASID(ex.ToASID)
+	if !ok {
+		return bus.Permanentf("extract for ASID %s, which this receiver does not serve", ex.ToASID)
+	}
+	r.Logger.WarnContext(ctx, "extract without a request", "message_id", ex.MessageID, "from_asid", ex.FromASID)
+	return r.AskAck(ctx, &gp2gpv1.AckRequest{
+		MessageId: hl7.DeriveID(conv, "unexpected-extract/"+ex.MessageID), ConversationId: conv,
+		Side: gp2gpv1.Side_SIDE_REQUESTING, Purpose: gp2gpv1.AckPurpose_ACK_PURPOSE_FINAL,
+		TypeCode: string(hl7.NackType(hl7.ReasonUnexpectedExtract)), ReasonCode: string(hl7.ReasonUnexpectedExtract),
+		MessageRef: ex.MessageID, FromAsid: practice.ASID, FromOds: practice.ODS,
+		ToAsid: ex.FromASID, ToOds: ex.SendingODS,
+	})
+}
+
+// finalAck asks for the final acknowledgement of the transfer's extract,
+// whose message id is ref.
+func (r *receiver) finalAck(ctx context.Context, conv, ref string, t *transfer.Transfer, typ hl7.AckType, code hl7.ReasonCode) error {
+	return r.AskAck(ctx, &gp2gpv1.AckRequest{
+		MessageId: hl7.DeriveID(conv, "final-ack"), ConversationId: conv,
+		Side: gp2gpv1.Side_SIDE_REQUESTING, Purpose: gp2gpv1.AckPurpose_ACK_PURPOSE_FINAL,
+		TypeCode: string(typ), ReasonCode: string(code), MessageRef: ref,
+		FromAsid: t.Practice.ASID, FromOds: t.Practice.ODS, FromPartyKey: t.Practice.PartyKey,
+		ToAsid: t.Peer.ASID, ToOds: t.Peer.ODS, ToPartyKey: t.Peer.PartyKey,
+	})
+}
