@@ -37,9 +37,9 @@ type Runtime struct {
 	// instruments on it.
 	Meter   *ops.MeterProvider
 	Metrics *ops.Instruments
-	Conn   *nats.Conn
-	JS     jetstream.JetStream
-	Bus    *bus.Bus
+	Conn    *nats.Conn
+	JS      jetstream.JetStream
+	Bus     *bus.Bus
 }
 
 // StartOption adjusts Start.

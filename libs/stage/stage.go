@@ -44,11 +44,11 @@ type Stage struct {
 type Option func(*options)
 
 type options struct {
-	now      func() time.Time
-	start    []service.StartOption
-	spine    spine.Transport
-	pds      directory.PDS
-	sds      directory.SDS
+	now   func() time.Time
+	start []service.StartOption
+	spine spine.Transport
+	pds   directory.PDS
+	sds   directory.SDS
 }
 
 // WithClock sets the clock for transfer times and deadlines (tests inject

@@ -222,8 +222,8 @@ func (r *receiver) publishReady(ctx context.Context, t *transfer.Transfer, rec *
 	}
 	ready := &gp2gpv1.RecordReady{
 		ConversationId: t.ConversationID, PracticeOds: t.Practice.ODS, SendingPracticeOds: t.Peer.ODS,
-		Patient:    &gp2gpv1.Patient{NhsNumber: t.NHSNumber},
-		EhrExtract: &gp2gpv1.Content{Content: &gp2gpv1.Content_Object{Object: &gp2gpv1.ObjectRef{Bucket: bus.BucketRecords, Name: info.Name, Size: info.Size}}},
+		Patient:     &gp2gpv1.Patient{NhsNumber: t.NHSNumber},
+		EhrExtract:  &gp2gpv1.Content{Content: &gp2gpv1.Content_Object{Object: &gp2gpv1.ObjectRef{Bucket: bus.BucketRecords, Name: info.Name, Size: info.Size}}},
 		Attachments: docs, ReceivedAt: timestamppb.New(r.Now()), AutoIntegrated: rec.AutoIntegrated,
 	}
 	if reg := t.Registration; reg != nil {
