@@ -1,0 +1,29 @@
+// Package practicesim is a simulated GP practice clinical system: the
+// practice end of gp2gp's bus contracts, as a vendor's system would run it.
+//
+// A Practice talks to gp2gp only through the documented contracts
+// (gp2gp.v1 messages on the gp2gp.practice.<ODS>.* subjects, large
+// content in the gp2gp_records object store):
+//
+//   - As the new practice it publishes registration events (Register),
+//     receives records ready to integrate, checks them (the extract parses,
+//     names the registered patient, its documents are all there) and
+//     reports an integration outcome.
+//   - As the previous practice it answers record requests with a synthetic
+//     but realistic record (libs/hl7/ehr), inline when small and through the
+//     object store when large, or with a failure.
+//
+// It is deterministic: a patient's record depends only on the NHS number,
+// the two practices, the request and the options, so the same request gives
+// the same bytes from any instance. It is controllable: policies
+// (WithRecords, WithIntegration) choose per patient or per record whether
+// to answer, fail, stay silent, answer late or twice, and what integration
+// outcome to report, so end-to-end tests can drive every positive and
+// negative path. Tests and demonstrations observe what it did with
+// Answered and Received and wait for it with WaitAnswer, WaitRecord and
+// WaitOutcome.
+//
+// The dev stack runs two: one holding records and sending them, the other
+// registering patients (Patients lists a fixed set of synthetic people) and
+// integrating what arrives.
+package practicesim

@@ -1,0 +1,151 @@
+package practicesim
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nhsengland/gp2gp/libs/bus"
+	gp2gpv1 "github.com/nhsengland/gp2gp/proto/gp2gp/v1"
+)
+
+// Option configures a Practice. Options validate their values: New fails
+// with an error wrapping ErrInvalidOption when one cannot be used.
+type Option func(*Practice) error
+
+// Record content defaults and bounds.
+const (
+	// DefaultRecordSize is the size of a generated EhrExtract, in bytes,
+	// unless WithRecordSize says otherwise.
+	DefaultRecordSize = 30_000
+	// MaxRecordSize bounds WithRecordSize.
+	MaxRecordSize = 100 << 20
+	// MaxAttachments bounds WithAttachments.
+	MaxAttachments = 100
+	// InlineLimit is the size from which an extract travels through the
+	// object store instead of inside the RecordResponse.
+	InlineLimit = 512 << 10
+)
+
+func invalidOption(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidOption}, args...)...)
+}
+
+// WithLogger sets the logger. Wrap its handler with bus.NewLogHandler to
+// get the conversation id on every line. Default: discard.
+func WithLogger(l *slog.Logger) Option {
+	return func(p *Practice) error {
+		if l == nil {
+			return invalidOption("WithLogger: nil logger")
+		}
+		p.logger = l
+		return nil
+	}
+}
+
+// WithClock sets the time source for the times the practice writes
+// (registered_at, decided_at) and records. Delays are measured on the wall
+// clock, as JetStream redelivers on it. Default: time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(p *Practice) error {
+		if now == nil {
+			return invalidOption("WithClock: nil clock")
+		}
+		p.now = now
+		return nil
+	}
+}
+
+// WithRecords sets how the practice answers a record request for each
+// patient. policy is called once per delivery of a request, with its NHS
+// number; it must be safe for concurrent use. Default: send the record.
+// A request for a malformed NHS number is answered
+// PATIENT_NOT_AT_PRACTICE without asking the policy.
+func WithRecords(policy func(nhsNumber string) RecordBehaviour) Option {
+	return func(p *Practice) error {
+		if policy == nil {
+			return invalidOption("WithRecords: nil policy")
+		}
+		p.records = policy
+		return nil
+	}
+}
+
+// WithIntegration sets what the practice reports for each record ready to
+// integrate. policy is called once per delivery of a record that the
+// receiver did not auto-integrate; it must not modify the message and must
+// be safe for concurrent use. Default: report INTEGRATED.
+func WithIntegration(policy func(ready *gp2gpv1.RecordReady) IntegrationBehaviour) Option {
+	return func(p *Practice) error {
+		if policy == nil {
+			return invalidOption("WithIntegration: nil policy")
+		}
+		p.integration = policy
+		return nil
+	}
+}
+
+// WithRecordSize sets the size of the EhrExtract the practice generates,
+// in bytes (1 to MaxRecordSize; small values give the smallest record the
+// other options allow). Extracts of InlineLimit bytes or more are sent
+// through the object store. Default: DefaultRecordSize.
+func WithRecordSize(n int) Option {
+	return func(p *Practice) error {
+		if n < 1 || n > MaxRecordSize {
+			return invalidOption("WithRecordSize(%d): want 1 to %d bytes", n, MaxRecordSize)
+		}
+		p.recordSize = n
+		return nil
+	}
+}
+
+// WithAttachments gives every record n documents (0 to MaxAttachments):
+// small text letters, reports and summaries, referenced from the extract
+// and carried inline in the RecordResponse. Default: none.
+func WithAttachments(n int) Option {
+	return func(p *Practice) error {
+		if n < 0 || n > MaxAttachments {
+			return invalidOption("WithAttachments(%d): want 0 to %d", n, MaxAttachments)
+		}
+		p.attachments = n
+		return nil
+	}
+}
+
+// WithNOPAT marks n entries of every record NOPAT (not to be disclosed to
+// the patient), which makes the sender send it as RCMR_IN030000UK07. A
+// record too small to hold n markable entries fails to generate and is
+// answered GENERATION_FAILED. Default: none.
+func WithNOPAT(n int) Option {
+	return func(p *Practice) error {
+		if n < 0 {
+			return invalidOption("WithNOPAT(%d): negative", n)
+		}
+		p.nopat = n
+		return nil
+	}
+}
+
+// WithLocalCodes adds n entries coded only in a local code system to every
+// record, which the receiving practice would degrade. Default: none.
+func WithLocalCodes(n int) Option {
+	return func(p *Practice) error {
+		if n < 0 {
+			return invalidOption("WithLocalCodes(%d): negative", n)
+		}
+		p.localCodes = n
+		return nil
+	}
+}
+
+// WithProfile sets the deployment profile Run ensures the practice's
+// streams, stores and consumers with. Default: bus.DevProfile.
+func WithProfile(profile bus.Profile) Option {
+	return func(p *Practice) error {
+		if profile.Replicas < 1 || profile.Replicas > 5 {
+			return invalidOption("WithProfile(%q): replicas %d out of range 1 to 5", profile.Name, profile.Replicas)
+		}
+		p.profile = profile
+		return nil
+	}
+}
