@@ -125,6 +125,9 @@ func (b *Bus) Consume(ctx context.Context, spec ConsumerSpec, h Handler, opts ..
 	}
 	cons, err := b.js.Consumer(ctx, spec.Stream, spec.Durable)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while starting
+		}
 		return fmt.Errorf("bus: consumer %s on stream %s: %w", spec.Durable, spec.Stream, err)
 	}
 	r := &runner{

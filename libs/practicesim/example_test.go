@@ -131,7 +131,7 @@ func Example() {
 	fmt.Println("stopped:", <-done)
 	// Output:
 	// answered with a record inline: true
-	// request REQ-1 record of 9991043713 from B86041 to A12345
+	// request REQ-1 record of 9990001014 from B86041 to A12345
 	// stopped: <nil>
 }
 
@@ -182,7 +182,7 @@ func ExamplePractice_Register() {
 		"registered at", ev.GetRequestingPracticeOds(), "from", ev.GetPreviousPracticeOds())
 	// Output:
 	// conversation 0A4E1C7B-2D3F-4E5A-8B6C-7D8E9F0A1B2C
-	// Priya Raman 9993112062 registered at A12345 from B86041
+	// Carys Penhaligon 9990001030 registered at A12345 from B86041
 }
 
 func ExamplePatients() {
@@ -190,9 +190,11 @@ func ExamplePatients() {
 		fmt.Println(p.NHSNumber, p.GivenName, p.FamilyName, p.BirthDate, p.Gender)
 	}
 	// Output:
-	// 9991043713 Amelia Hartley 1984-06-12 female
-	// 9992738251 Oliver Okafor 1957-11-03 male
-	// 9993112062 Priya Raman 1992-02-29 female
-	// 9994685325 George Whitlock 1939-08-21 male
-	// 9995276941 Sam Brennan 2016-05-09 other
+	// 9990001014 Ada Thornbury 1958-03-14 female
+	// 9990001022 Bilal Okonkwo-Hart 1984-11-02 male
+	// 9990001030 Carys Penhaligon 2001-07-29 female
+	// 9990001049 Dev Marchetti 1937-01-08 male
+	// 9990001057 Eilidh Sandoval 2016-05-21 other
+	// 9990001065 Farid Lindqvist 1972-09-30 male
+	// 9990001073 Grace Abernethy 1990-12-17 female
 }

@@ -6,6 +6,7 @@ require (
 	github.com/beevik/etree v1.8.1
 	github.com/nats-io/nats.go v1.55.0
 	github.com/nhsengland/gp2gp/libs/bus v0.0.0
+	github.com/nhsengland/gp2gp/libs/directory v0.0.0
 	github.com/nhsengland/gp2gp/libs/hl7 v0.0.0
 	github.com/nhsengland/gp2gp/libs/natsembed v0.0.0
 	github.com/nhsengland/gp2gp/libs/xmldoc v0.0.0
@@ -35,6 +36,7 @@ require (
 
 replace (
 	github.com/nhsengland/gp2gp/libs/bus => ../bus
+	github.com/nhsengland/gp2gp/libs/directory => ../directory
 	github.com/nhsengland/gp2gp/libs/hl7 => ../hl7
 	github.com/nhsengland/gp2gp/libs/natsembed => ../natsembed
 	github.com/nhsengland/gp2gp/libs/spectest => ../spectest

@@ -1,5 +1,7 @@
 package practicesim
 
+import "github.com/nhsengland/gp2gp/libs/directory/devdirectory"
+
 // Patient is a synthetic person the dev stack can register.
 type Patient struct {
 	// NHSNumber is in the 999 range reserved for test patients, with its
@@ -12,21 +14,26 @@ type Patient struct {
 	// Gender is "male", "female", "other" or "unknown".
 	Gender   string
 	Postcode string
+	// CurrentODS and PreviousODS are where PDS says the patient is
+	// registered now and was before.
+	CurrentODS, PreviousODS string
 }
 
-// Patients returns the fixed list of synthetic patients, in the same order
-// every time. Each NHS number is nine digits in the 999 test range
-// followed by their modulus-11 check digit (weights 10 down to 2 on the
-// nine digits; the check digit is 11 minus the sum mod 11, with 11 written
-// as 0), so every number is valid and none belongs to a real person.
+// Patients returns the dev directory's patients (package devdirectory),
+// in its order, so that PDS, as the dev stack's directory answers it,
+// knows everyone the simulated practices register. Their NHS numbers are
+// in the 999 range reserved for test patients, with valid check digits.
 func Patients() []Patient {
-	return []Patient{
-		{NHSNumber: "9991043713", GivenName: "Amelia", FamilyName: "Hartley", BirthDate: "1984-06-12", Gender: "female", Postcode: "LS6 2AB"},
-		{NHSNumber: "9992738251", GivenName: "Oliver", FamilyName: "Okafor", BirthDate: "1957-11-03", Gender: "male", Postcode: "M14 5RD"},
-		{NHSNumber: "9993112062", GivenName: "Priya", FamilyName: "Raman", BirthDate: "1992-02-29", Gender: "female", Postcode: "B15 2TT"},
-		{NHSNumber: "9994685325", GivenName: "George", FamilyName: "Whitlock", BirthDate: "1939-08-21", Gender: "male", Postcode: "EX4 4QJ"},
-		{NHSNumber: "9995276941", GivenName: "Sam", FamilyName: "Brennan", BirthDate: "2016-05-09", Gender: "other", Postcode: "NE1 7RU"},
+	f, err := devdirectory.File()
+	if err != nil {
+		panic("practicesim: the embedded dev directory does not parse: " + err.Error())
 	}
+	var out []Patient
+	for _, p := range f.Patients() {
+		out = append(out, Patient{NHSNumber: p.NHSNumber, GivenName: p.GivenName, FamilyName: p.FamilyName,
+			BirthDate: p.BirthDate, Gender: p.Gender, CurrentODS: p.CurrentODS, PreviousODS: p.PreviousODS})
+	}
+	return out
 }
 
 // Registration is the request that registers pt, coming from practice

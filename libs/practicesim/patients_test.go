@@ -22,7 +22,9 @@ func TestPatientsAreValidAndDistinct(t *testing.T) {
 			seen[p.NHSNumber] = true
 			assert.NotEmpty(t, p.GivenName)
 			assert.NotEmpty(t, p.FamilyName)
-			assert.NotEmpty(t, p.Postcode)
+			assert.NotEmpty(t, p.CurrentODS)
+			assert.NotEmpty(t, p.PreviousODS)
+			assert.NotEqual(t, p.CurrentODS, p.PreviousODS)
 			_, err := time.Parse(time.DateOnly, p.BirthDate)
 			assert.NoError(t, err)
 			assert.Contains(t, []string{"male", "female", "other", "unknown"}, p.Gender)
