@@ -12,6 +12,9 @@ require go.yaml.in/yaml/v3 v3.0.5 // indirect
 
 replace github.com/nhsengland/gp2gp/libs/xmldoc => ../xmldoc
 
-require github.com/nhsengland/gp2gp/libs/spectest v0.0.0
+require (
+	github.com/google/uuid v1.6.0
+	github.com/nhsengland/gp2gp/libs/spectest v0.0.0
+)
 
 replace github.com/nhsengland/gp2gp/libs/spectest => ../spectest

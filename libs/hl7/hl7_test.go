@@ -323,3 +323,11 @@ func TestExtractRoundTrip(t *testing.T) {
 		})
 	}
 }
+
+func TestDeriveID(t *testing.T) {
+	a := hl7.DeriveID("7c5a8f1e-3f0b-4a53-9d0e-5b2c1d4e6f70", "ehr-request")
+	assert.Equal(t, a, hl7.DeriveID("7C5A8F1E-3F0B-4A53-9D0E-5B2C1D4E6F70", "ehr-request"), "stable, case-blind")
+	assert.NotEqual(t, a, hl7.DeriveID("7C5A8F1E-3F0B-4A53-9D0E-5B2C1D4E6F70", "ehr-extract"))
+	assert.Regexp(t, `^[0-9A-F]{8}-[0-9A-F]{4}-5[0-9A-F]{3}-[89AB][0-9A-F]{3}-[0-9A-F]{12}$`, a)
+	assert.NotEqual(t, hl7.NewID(), hl7.NewID())
+}

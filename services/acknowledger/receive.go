@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/nhsengland/gp2gp/libs/bus"
 	"github.com/nhsengland/gp2gp/libs/hl7"
@@ -49,18 +50,40 @@ func (a *acknowledger) handleInbound(ctx context.Context, msg *bus.Msg) error {
 			continue
 		}
 		if side == transfer.Sending {
-			return a.finalAck(ctx, t, ack, received)
+			err = a.finalAck(ctx, t, ack, received)
+		} else {
+			err = a.requestAck(ctx, t, ack, received)
 		}
-		return a.requestAck(ctx, t, ack, received)
+		return settle(msg, err)
 	}
-	return bus.Permanentf("acknowledgement %s of %s for ASID %s matches no transfer held here", ack.MessageID, ack.MessageRef, ack.ToASID)
+	return settle(msg, fmt.Errorf("%w: acknowledgement %s of %s for ASID %s matches no transfer held here", errUnmatched, ack.MessageID, ack.MessageRef, ack.ToASID))
+}
+
+// errUnmatched: an acknowledgement names no message of a transfer held
+// here. It may have overtaken the record of what it acknowledges (the
+// other practice answers fast, the stage that sent records it next), so it
+// is retried a few times before it is dead-lettered.
+var errUnmatched = errors.New("unmatched acknowledgement")
+
+// unmatchedRetries bounds the wait for the message an acknowledgement
+// refers to to be recorded.
+const unmatchedRetries = 5
+
+func settle(msg *bus.Msg, err error) error {
+	if !errors.Is(err, errUnmatched) {
+		return err
+	}
+	if msg.Delivered < unmatchedRetries {
+		return bus.RetryAfter(time.Second, err)
+	}
+	return bus.Permanent(err)
 }
 
 // finalAck closes the sending side: AA completes it, AE/AR fails it.
 func (a *acknowledger) finalAck(ctx context.Context, t *transfer.Transfer, ack *hl7.Ack, received transfer.Message) error {
 	extract, _ := t.MessageByRole(transfer.RoleEHRExtract, transfer.Outbound)
 	if !ack.Refers(extract.ID, t.ExtractID) {
-		return bus.Permanentf("acknowledgement %s refers to %s, which is not this transfer's extract", ack.MessageID, ack.MessageRef)
+		return fmt.Errorf("%w: %s refers to %s, which is not this transfer's extract", errUnmatched, ack.MessageID, ack.MessageRef)
 	}
 	received.Role = transfer.RoleFinalAck
 	t, err := a.Store.Update(ctx, transfer.Sending, t.ConversationID, func(t *transfer.Transfer) error {
@@ -91,7 +114,7 @@ func (a *acknowledger) finalAck(ctx context.Context, t *transfer.Transfer, ack *
 func (a *acknowledger) requestAck(ctx context.Context, t *transfer.Transfer, ack *hl7.Ack, received transfer.Message) error {
 	request, _ := t.MessageByRole(transfer.RoleEHRRequest, transfer.Outbound)
 	if !ack.Refers(request.ID, t.RequestID) {
-		return bus.Permanentf("acknowledgement %s refers to %s, which is not this transfer's request", ack.MessageID, ack.MessageRef)
+		return fmt.Errorf("%w: %s refers to %s, which is not this transfer's request", errUnmatched, ack.MessageID, ack.MessageRef)
 	}
 	received.Role = transfer.RoleRequestAck
 	_, err := a.Store.Update(ctx, transfer.Requesting, t.ConversationID, func(t *transfer.Transfer) error {

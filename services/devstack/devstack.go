@@ -1,16 +1,32 @@
 // Package devstack runs the whole gp2gp system in one process for
 // development and demonstrations: an embedded NATS server with JetStream
-// (file store in a data directory) and every service's Run, all serving
-// the same simulated practices over the loopback Spine.
+// (file store in a data directory), every service's Run on the loopback
+// Spine, and two simulated practices (package practicesim) — A12345 and
+// B86041 — whose clinical systems answer record requests with synthetic
+// records and integrate what they receive. At start it performs one
+// transfer and prints its timeline.
 package devstack
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
+	"strconv"
+	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/nhsengland/gp2gp/libs/bus"
+	"github.com/nhsengland/gp2gp/libs/directory/devdirectory"
 	"github.com/nhsengland/gp2gp/libs/natsembed"
+	"github.com/nhsengland/gp2gp/libs/practicesim"
 	"github.com/nhsengland/gp2gp/libs/service"
+	"github.com/nhsengland/gp2gp/libs/service/ops"
+	"github.com/nhsengland/gp2gp/libs/stage"
+	"github.com/nhsengland/gp2gp/libs/transfer"
 	"github.com/nhsengland/gp2gp/services/acknowledger"
 	"github.com/nhsengland/gp2gp/services/mireporter"
 	"github.com/nhsengland/gp2gp/services/receiver"
@@ -21,12 +37,41 @@ import (
 // Ready is called once the NATS server is up, with its client URL.
 type Ready func(natsURL string)
 
-// Run starts the embedded NATS server and every service, and runs them
-// until ctx ends or one fails; then it stops the services (they drain) and
-// the server. ready, if not nil, is told the server's URL.
-func Run(ctx context.Context, cfg Config, ready Ready, opts ...service.StartOption) error {
+// Option adjusts Run.
+type Option func(*options)
+
+type options struct {
+	ready  Ready
+	out    io.Writer
+	start  []service.StartOption
+	demoed func(conversationID string)
+}
+
+// WithReady has ready called with the NATS URL once the server is up.
+func WithReady(ready Ready) Option { return func(o *options) { o.ready = ready } }
+
+// WithOutput sends the demo's timeline to w (default standard error).
+func WithOutput(w io.Writer) Option { return func(o *options) { o.out = w } }
+
+// WithStartOptions passes options to every service's start.
+func WithStartOptions(opts ...service.StartOption) Option {
+	return func(o *options) { o.start = append(o.start, opts...) }
+}
+
+// WithDemoDone has fn called with the demo transfer's conversation id once
+// it has finished.
+func WithDemoDone(fn func(conversationID string)) Option { return func(o *options) { o.demoed = fn } }
+
+// Run starts the embedded NATS server, every service and the simulated
+// practices, and runs them until ctx ends or one fails; then it stops
+// everything (the services drain) and the server.
+func Run(ctx context.Context, cfg Config, opts ...Option) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("devstack: invalid configuration: %w", err)
+	}
+	o := options{out: os.Stderr}
+	for _, opt := range opts {
+		opt(&o)
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("devstack: data directory: %w", err)
@@ -36,19 +81,163 @@ func Run(ctx context.Context, cfg Config, ready Ready, opts ...service.StartOpti
 		return fmt.Errorf("devstack: %w", err)
 	}
 	defer srv.Shutdown()
-	if ready != nil {
-		ready(srv.URL())
+	if o.ready != nil {
+		o.ready(srv.URL())
 	}
 
-	sc := cfg.Service
-	sc.NATS = service.NATSConfig{URL: srv.URL()}
+	sc := cfg.Stage
+	sc.Service.NATS = service.NATSConfig{URL: srv.URL()}
+	stageOpts := []stage.Option{stage.WithStartOptions(o.start...)}
+	if sc.Directory.File == "" && sc.Directory.PDSURL == "" && sc.Directory.SDSURL == "" {
+		dir, err := devdirectory.File()
+		if err != nil {
+			return fmt.Errorf("devstack: dev directory: %w", err)
+		}
+		sc.Directory.File = "(embedded dev directory)"
+		stageOpts = append(stageOpts, stage.WithDirectory(dir, dir))
+	}
+	withOps := func(c stage.Config, i int) stage.Config {
+		if cfg.OpsPort > 0 {
+			c.Service.OpsAddr = "127.0.0.1:" + strconv.Itoa(cfg.OpsPort+i)
+		}
+		return c
+	}
+	mi := mireporter.Config{Config: withOps(sc, 4).Service}
+
 	return service.RunAll(ctx,
-		func(ctx context.Context) error { return requester.Run(ctx, requester.Config{Config: sc}, opts...) },
-		func(ctx context.Context) error { return sender.Run(ctx, sender.Config{Config: sc}, opts...) },
-		func(ctx context.Context) error { return receiver.Run(ctx, receiver.Config{Config: sc}, opts...) },
 		func(ctx context.Context) error {
-			return acknowledger.Run(ctx, acknowledger.Config{Config: sc}, opts...)
+			return requester.Run(ctx, requester.Config{Config: withOps(sc, 0), ExtractWeight: 1, COPCWeight: 1}, stageOpts...)
 		},
-		func(ctx context.Context) error { return mireporter.Run(ctx, mireporter.Config{Config: sc}, opts...) },
+		func(ctx context.Context) error {
+			return sender.Run(ctx, sender.Config{Config: withOps(sc, 1), RecordTimeout: 10 * time.Minute, FinalAckTimeout: 8 * 24 * time.Hour}, stageOpts...)
+		},
+		func(ctx context.Context) error {
+			return receiver.Run(ctx, receiver.Config{Config: withOps(sc, 2), AutoIntegrate: cfg.AutoIntegrate}, stageOpts...)
+		},
+		func(ctx context.Context) error {
+			return acknowledger.Run(ctx, acknowledger.Config{Config: withOps(sc, 3)}, stageOpts...)
+		},
+		func(ctx context.Context) error { return mireporter.Run(ctx, mi, o.start...) },
+		func(ctx context.Context) error { return runPractices(ctx, srv.URL(), sc.Service, cfg.Demo, o) },
 	)
 }
+
+// runPractices runs the simulated practices' clinical systems on a NATS
+// connection of their own, as a vendor's system would, and the demo.
+func runPractices(ctx context.Context, url string, sc service.Config, demo bool, o options) error {
+	nc, err := nats.Connect(url, nats.Name("gp2gp-devstack-practices"), nats.MaxReconnects(-1))
+	if err != nil {
+		return fmt.Errorf("devstack: practices: %w", err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	logger := service.NewLogger(os.Stderr, sc).With("service", "practice-sim")
+	b, err := bus.New(js, bus.WithLogger(logger))
+	if err != nil {
+		return err
+	}
+	var practices []*practicesim.Practice
+	var workers []service.Worker
+	for _, p := range sc.Practices {
+		sim, err := practicesim.New(b, practicesim.Config{ODS: p.ODS, ASID: p.ASID}, practicesim.WithLogger(logger))
+		if err != nil {
+			return err
+		}
+		practices = append(practices, sim)
+		workers = append(workers, sim.Run)
+	}
+	if demo && len(practices) > 1 {
+		workers = append(workers, func(ctx context.Context) error { return runDemo(ctx, js, b, practices, o) })
+	}
+	return service.RunAll(ctx, workers...)
+}
+
+// runDemo registers the first dev patient at their current practice, waits
+// for the transfer to finish and prints its timeline.
+func runDemo(ctx context.Context, js jetstream.JetStream, b *bus.Bus, practices []*practicesim.Practice, o options) error {
+	pt := practicesim.Patients()[0]
+	var at *practicesim.Practice
+	for _, p := range practices {
+		if p.Config().ODS == pt.CurrentODS {
+			at = p
+		}
+	}
+	if at == nil {
+		return nil
+	}
+	if err := at.Ensure(ctx); err != nil {
+		return err
+	}
+	store, err := waitForStore(ctx, b)
+	if err != nil {
+		return nil // stopping
+	}
+	conv, err := at.Register(ctx, pt.Registration(pt.PreviousODS))
+	if err != nil {
+		return fmt.Errorf("devstack: demo registration: %w", err)
+	}
+	fmt.Fprintf(o.out, "\ngp2gp dev stack demo: %s %s (NHS %s) registered at %s; requesting the record from %s (conversation %s)\n",
+		pt.GivenName, pt.FamilyName, pt.NHSNumber, pt.CurrentODS, pt.PreviousODS, conv)
+	status, err := waitFinished(ctx, store, conv)
+	if err != nil {
+		return nil // stopping
+	}
+	fmt.Fprintf(o.out, "\ntransfer %s: requesting side %s, sending side %s\n", conv, sideState(status.Requesting), sideState(status.Sending))
+	for _, e := range status.Timeline {
+		fmt.Fprintln(o.out, "  "+e.String())
+	}
+	fmt.Fprintf(o.out, "\nlook it up again with: gp2gpctl status %s\n\n", conv)
+	if o.demoed != nil {
+		o.demoed(conv)
+	}
+	return nil
+}
+
+func sideState(v *ops.View) string {
+	if v == nil {
+		return "(none)"
+	}
+	return string(v.State)
+}
+
+// waitForStore opens the transfer store once the services have created its
+// bucket.
+func waitForStore(ctx context.Context, b *bus.Bus) (*transfer.Store, error) {
+	for {
+		store, err := transfer.NewStore(ctx, b)
+		if err == nil {
+			return store, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// waitFinished waits until both sides of conv are terminal.
+func waitFinished(ctx context.Context, store *transfer.Store, conv string) (*ops.Status, error) {
+	for {
+		status, err := ops.GetStatus(ctx, store, conv)
+		if err == nil && done(status.Requesting) && done(status.Sending) {
+			return status, nil
+		}
+		if err != nil && !errors.Is(err, transfer.ErrNotFound) && ctx.Err() == nil {
+			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func done(v *ops.View) bool {
+	return v != nil && v.Terminal
+}
+

@@ -25,13 +25,17 @@ require (
 	github.com/nats-io/nkeys v0.4.16 // indirect
 	github.com/nats-io/nuid v1.0.1 // indirect
 	github.com/nhsengland/gp2gp/libs/natsembed v0.0.0 // indirect
+	github.com/nhsengland/gp2gp/libs/transfer v0.0.0 // indirect
+	github.com/nhsengland/gp2gp/proto v0.0.0 // indirect
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
 	go.opentelemetry.io/otel v1.47.0 // indirect
+	go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp v1.47.0 // indirect
 	go.opentelemetry.io/otel/exporters/otlp/otlptrace v1.47.0 // indirect
 	go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp v1.47.0 // indirect
 	go.opentelemetry.io/otel/log v1.47.0 // indirect
 	go.opentelemetry.io/otel/metric v1.47.0 // indirect
 	go.opentelemetry.io/otel/sdk v1.47.0 // indirect
+	go.opentelemetry.io/otel/sdk/metric v1.47.0 // indirect
 	go.opentelemetry.io/otel/trace v1.47.0 // indirect
 	go.opentelemetry.io/proto/otlp v1.11.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
@@ -48,6 +52,16 @@ require (
 
 replace (
 	github.com/nhsengland/gp2gp/libs/bus => ../../libs/bus
+	github.com/nhsengland/gp2gp/libs/directory => ../../libs/directory
+	github.com/nhsengland/gp2gp/libs/ebxml => ../../libs/ebxml
+	github.com/nhsengland/gp2gp/libs/hl7 => ../../libs/hl7
 	github.com/nhsengland/gp2gp/libs/natsembed => ../../libs/natsembed
+	github.com/nhsengland/gp2gp/libs/practicesim => ../../libs/practicesim
 	github.com/nhsengland/gp2gp/libs/service => ../../libs/service
+	github.com/nhsengland/gp2gp/libs/spectest => ../../libs/spectest
+	github.com/nhsengland/gp2gp/libs/spine => ../../libs/spine
+	github.com/nhsengland/gp2gp/libs/stage => ../../libs/stage
+	github.com/nhsengland/gp2gp/libs/transfer => ../../libs/transfer
+	github.com/nhsengland/gp2gp/libs/xmldoc => ../../libs/xmldoc
+	github.com/nhsengland/gp2gp/proto => ../../proto
 )

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -66,6 +67,10 @@ func (r *receiver) handleExtract(ctx context.Context, conv string, env *ebxml.Me
 	}
 	switch t.State {
 	case transfer.RequestSent, transfer.RequestAcknowledged:
+	case transfer.Registered:
+		// The request went but is not recorded yet: its handler is still
+		// running.
+		return bus.RetryAfter(time.Second, fmt.Errorf("extract for %s before its request is recorded as sent", conv))
 	default:
 		// Too late: the transfer has ended.
 		return r.nack(ctx, t, "late-extract/"+msgID, msgID, hl7.ReasonUnexpectedCondition)

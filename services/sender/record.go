@@ -55,7 +55,11 @@ func (s *sender) handleRecordResponse(ctx context.Context, msg *bus.Msg) error {
 	if want := hl7.DeriveID(conv, "record-request"); !hl7.SameID(resp.RequestId, want) {
 		return bus.Permanentf("record response answers request %s; this transfer's is %s", resp.RequestId, want)
 	}
-	if t.State != transfer.RecordRequested {
+	switch t.State {
+	case transfer.RecordRequested:
+	case transfer.RequestReceived:
+		return bus.RetryAfter(time.Second, fmt.Errorf("record response for %s before the request is recorded as asked", conv))
+	default:
 		s.Logger.InfoContext(ctx, "record response after the request was answered", "state", t.State)
 		return s.resume(ctx, t)
 	}

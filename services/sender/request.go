@@ -159,24 +159,12 @@ func (s *sender) lookupOutcome(msg *bus.Msg, err error) (hl7.ReasonCode, string,
 	return "", "", false
 }
 
-// askRecord asks the practice's system for the record.
+// askRecord records that the record is being asked for, then asks the
+// practice's system (recording first means an answer can never find the
+// transfer not yet waiting for it; a redelivery asks again, idempotently).
 func (s *sender) askRecord(ctx context.Context, t *transfer.Transfer) error {
-	now := s.Now()
-	requestID := hl7.DeriveID(t.ConversationID, "record-request")
-	due := now.Add(s.cfg.RecordTimeout)
-	_, err := s.Bus.PublishProto(ctx, bus.Outgoing{
-		Subject:  bus.RecordRequestSubject(t.Practice.ODS),
-		DedupeID: "record-request." + requestID,
-		Headers:  bus.Headers{ConversationID: t.ConversationID},
-	}, &gp2gpv1.RecordRequest{
-		RequestId: requestID, ConversationId: t.ConversationID, NhsNumber: t.NHSNumber,
-		PracticeOds: t.Practice.ODS, RequestingPracticeOds: t.Peer.ODS,
-		RequestedAt: timestamppb.New(now), RespondBy: timestamppb.New(due),
-	})
-	if err != nil {
-		return err
-	}
-	t, err = s.Store.Update(ctx, transfer.Sending, t.ConversationID, func(t *transfer.Transfer) error {
+	due := s.Now().Add(s.cfg.RecordTimeout)
+	t, err := s.Store.Update(ctx, transfer.Sending, t.ConversationID, func(t *transfer.Transfer) error {
 		if t.State == transfer.RequestReceived {
 			setDeadline(t, timerRecord, due)
 		}
@@ -185,7 +173,23 @@ func (s *sender) askRecord(ctx context.Context, t *transfer.Transfer) error {
 	if err != nil {
 		return err
 	}
-	return s.Schedule(ctx, timerRecord, t.ConversationID, t.Deadlines[timerRecord])
+	return s.resume(ctx, t)
+}
+
+// publishRecordRequest asks the practice's system for t's record.
+func (s *sender) publishRecordRequest(ctx context.Context, t *transfer.Transfer) error {
+	requestID := hl7.DeriveID(t.ConversationID, "record-request")
+	due := t.Deadlines[timerRecord]
+	_, err := s.Bus.PublishProto(ctx, bus.Outgoing{
+		Subject:  bus.RecordRequestSubject(t.Practice.ODS),
+		DedupeID: "record-request." + requestID,
+		Headers:  bus.Headers{ConversationID: t.ConversationID},
+	}, &gp2gpv1.RecordRequest{
+		RequestId: requestID, ConversationId: t.ConversationID, NhsNumber: t.NHSNumber,
+		PracticeOds: t.Practice.ODS, RequestingPracticeOds: t.Peer.ODS,
+		RequestedAt: timestamppb.New(t.LastChange().At), RespondBy: timestamppb.New(due),
+	})
+	return err
 }
 
 // refuse answers the EHR Request with a negative acknowledgement of code
@@ -224,6 +228,9 @@ func setDeadline(t *transfer.Transfer, kind string, due time.Time) {
 func (s *sender) resume(ctx context.Context, t *transfer.Transfer) error {
 	switch t.State {
 	case transfer.RecordRequested:
+		if err := s.publishRecordRequest(ctx, t); err != nil {
+			return err
+		}
 		return s.Schedule(ctx, timerRecord, t.ConversationID, t.Deadlines[timerRecord])
 	case transfer.ExtractSent:
 		if err := s.acceptRequest(ctx, t); err != nil {
