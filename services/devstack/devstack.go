@@ -240,4 +240,3 @@ func waitFinished(ctx context.Context, store *transfer.Store, conv string) (*ops
 func done(v *ops.View) bool {
 	return v != nil && v.Terminal
 }
-
