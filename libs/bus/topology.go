@@ -461,6 +461,9 @@ func TimerConsumer(group, service string) ConsumerSpec {
 		Description:    service + ": its durable timeouts",
 		FilterSubjects: []string{TimerSubject(owner, "*", "*")},
 		MaxDeliveries:  math.MaxInt32,
+		// Timer handlers are quick; a short ack wait brings a timer that
+		// was waiting when the broker restarted back within seconds.
+		AckWait: 5 * time.Second,
 	}
 }
 

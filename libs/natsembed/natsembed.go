@@ -9,6 +9,7 @@ package natsembed
 import (
 	"errors"
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -85,6 +86,9 @@ func Start(opts Options) (*Server, error) {
 
 // URL is the client URL of the server, for nats.Connect.
 func (s *Server) URL() string { return s.srv.ClientURL() }
+
+// Port is the client port the server listens on.
+func (s *Server) Port() int { return s.srv.Addr().(*net.TCPAddr).Port }
 
 // Shutdown stops the server and waits for it to finish.
 func (s *Server) Shutdown() {

@@ -6,17 +6,24 @@ require (
 	github.com/nats-io/nats.go v1.55.0
 	github.com/nhsengland/gp2gp/libs/bus v0.0.0
 	github.com/nhsengland/gp2gp/libs/directory v0.0.0
+	github.com/nhsengland/gp2gp/libs/ebxml v0.0.0
+	github.com/nhsengland/gp2gp/libs/hl7 v0.0.0
 	github.com/nhsengland/gp2gp/libs/natsembed v0.0.0
 	github.com/nhsengland/gp2gp/libs/practicesim v0.0.0
 	github.com/nhsengland/gp2gp/libs/service v0.0.0
+	github.com/nhsengland/gp2gp/libs/spectest v0.0.0
+	github.com/nhsengland/gp2gp/libs/spine v0.0.0
 	github.com/nhsengland/gp2gp/libs/stage v0.0.0
 	github.com/nhsengland/gp2gp/libs/transfer v0.0.0
+	github.com/nhsengland/gp2gp/proto v0.0.0
 	github.com/nhsengland/gp2gp/services/acknowledger v0.0.0
 	github.com/nhsengland/gp2gp/services/mireporter v0.0.0
 	github.com/nhsengland/gp2gp/services/receiver v0.0.0
 	github.com/nhsengland/gp2gp/services/requester v0.0.0
 	github.com/nhsengland/gp2gp/services/sender v0.0.0
 	github.com/stretchr/testify v1.12.1
+	go.opentelemetry.io/otel/sdk v1.47.0
+	go.opentelemetry.io/otel/trace v1.47.0
 )
 
 require (
@@ -35,11 +42,7 @@ require (
 	github.com/nats-io/nats-server/v2 v2.15.2 // indirect
 	github.com/nats-io/nkeys v0.4.16 // indirect
 	github.com/nats-io/nuid v1.0.1 // indirect
-	github.com/nhsengland/gp2gp/libs/ebxml v0.0.0 // indirect
-	github.com/nhsengland/gp2gp/libs/hl7 v0.0.0 // indirect
-	github.com/nhsengland/gp2gp/libs/spine v0.0.0 // indirect
 	github.com/nhsengland/gp2gp/libs/xmldoc v0.0.0 // indirect
-	github.com/nhsengland/gp2gp/proto v0.0.0 // indirect
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
 	go.opentelemetry.io/otel v1.47.0 // indirect
 	go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp v1.47.0 // indirect
@@ -47,9 +50,7 @@ require (
 	go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp v1.47.0 // indirect
 	go.opentelemetry.io/otel/log v1.47.0 // indirect
 	go.opentelemetry.io/otel/metric v1.47.0 // indirect
-	go.opentelemetry.io/otel/sdk v1.47.0 // indirect
 	go.opentelemetry.io/otel/sdk/metric v1.47.0 // indirect
-	go.opentelemetry.io/otel/trace v1.47.0 // indirect
 	go.opentelemetry.io/proto/otlp v1.11.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/crypto v0.58.0 // indirect

@@ -33,13 +33,13 @@ func NewServer(t testing.TB) *Server {
 	return &Server{Server: srv, t: t, storeDir: dir}
 }
 
-// Restart stops the server and starts a new one on the same store
-// directory, simulating a broker restart. Clients reconnect to the new URL
-// only if they were given it; use Connect again after a restart.
+// Restart stops the server and starts a new one on the same port and store
+// directory, simulating a broker restart: clients reconnect by themselves.
 func (s *Server) Restart() {
 	s.t.Helper()
+	port := s.Port()
 	s.Server.Shutdown()
-	srv, err := natsembed.Start(natsembed.Options{StoreDir: s.storeDir, ServerName: "natstest"})
+	srv, err := natsembed.Start(natsembed.Options{StoreDir: s.storeDir, ServerName: "natstest", Port: port})
 	if err != nil {
 		s.t.Fatalf("natstest: restart server: %v", err)
 	}

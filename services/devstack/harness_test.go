@@ -1,0 +1,406 @@
+package devstack_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/require"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/nhsengland/gp2gp/libs/bus"
+	"github.com/nhsengland/gp2gp/libs/directory"
+	"github.com/nhsengland/gp2gp/libs/directory/devdirectory"
+	"github.com/nhsengland/gp2gp/libs/ebxml"
+	"github.com/nhsengland/gp2gp/libs/hl7"
+	"github.com/nhsengland/gp2gp/libs/natsembed/natstest"
+	"github.com/nhsengland/gp2gp/libs/practicesim"
+	"github.com/nhsengland/gp2gp/libs/service"
+	"github.com/nhsengland/gp2gp/libs/spine"
+	"github.com/nhsengland/gp2gp/libs/stage"
+	"github.com/nhsengland/gp2gp/libs/stage/stagetest"
+	"github.com/nhsengland/gp2gp/libs/transfer"
+	gp2gpv1 "github.com/nhsengland/gp2gp/proto/gp2gp/v1"
+	"github.com/nhsengland/gp2gp/services/acknowledger"
+	"github.com/nhsengland/gp2gp/services/receiver"
+	"github.com/nhsengland/gp2gp/services/requester"
+	"github.com/nhsengland/gp2gp/services/sender"
+)
+
+// The practices of the dev directory: patients move from A12345 ("old")
+// to B86041 ("new").
+const (
+	oldODS, oldASID = "A12345", "200000000101"
+	newODS, newASID = "B86041", "200000000102"
+)
+
+// clock is the injectable clock every stage of a harness runs on.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// harness runs the four transfer stages and the two simulated practices
+// on an embedded JetStream, each stage startable and stoppable on its own.
+type harness struct {
+	t        *testing.T
+	srv      *natstest.Server
+	js       jetstream.JetStream
+	bus      *bus.Bus
+	store    *transfer.Store
+	clock    *clock
+	dir      *directory.File
+	pds      *movingPDS
+	spans    *tracetest.InMemoryExporter
+	tracer   *sdktrace.TracerProvider
+	cfg      stage.Config
+	auto     bool
+	running  map[string]func()
+	practice map[string]*practicesim.Practice
+	ctx      context.Context
+}
+
+type harnessOption func(*harnessConfig)
+
+type harnessConfig struct {
+	records     func(nhs string) practicesim.RecordBehaviour
+	integration func(*gp2gpv1.RecordReady) practicesim.IntegrationBehaviour
+	directory   func(*directory.FileData)
+	auto        bool
+}
+
+func withRecords(f func(nhs string) practicesim.RecordBehaviour) harnessOption {
+	return func(c *harnessConfig) { c.records = f }
+}
+
+func withIntegration(b practicesim.IntegrationBehaviour) harnessOption {
+	return func(c *harnessConfig) {
+		c.integration = func(*gp2gpv1.RecordReady) practicesim.IntegrationBehaviour { return b }
+	}
+}
+
+func withDirectory(f func(*directory.FileData)) harnessOption {
+	return func(c *harnessConfig) { c.directory = f }
+}
+
+func withAutoIntegration() harnessOption { return func(c *harnessConfig) { c.auto = true } }
+
+func newHarness(t *testing.T, opts ...harnessOption) *harness {
+	t.Helper()
+	var hc harnessConfig
+	for _, o := range opts {
+		o(&hc)
+	}
+	srv := natstest.NewServer(t)
+	h := &harness{
+		t: t, srv: srv, clock: &clock{now: time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)},
+		spans: tracetest.NewInMemoryExporter(), running: map[string]func(){}, practice: map[string]*practicesim.Practice{},
+		ctx: natstest.Context(t, 5*time.Minute), auto: hc.auto,
+	}
+	h.tracer = sdktrace.NewTracerProvider(sdktrace.WithSyncer(h.spans))
+	t.Cleanup(func() { _ = h.tracer.Shutdown(context.Background()) })
+
+	data := devDirectoryData(t)
+	if hc.directory != nil {
+		hc.directory(&data)
+	}
+	raw, err := json.Marshal(data)
+	require.NoError(t, err)
+	h.dir, err = directory.ParseFile(raw)
+	require.NoError(t, err)
+
+	h.pds = &movingPDS{PDS: h.dir, current: map[string]string{}}
+	h.cfg = stagetest.Config(t, srv.URL())
+	h.js = srv.JetStream()
+	h.bus, err = bus.New(h.js, bus.WithTracerProvider(h.tracer))
+	require.NoError(t, err)
+
+	for _, p := range []struct{ ods, asid string }{{oldODS, oldASID}, {newODS, newASID}} {
+		popts := []practicesim.Option{practicesim.WithClock(h.clock.Now)}
+		if hc.records != nil {
+			popts = append(popts, practicesim.WithRecords(hc.records))
+		}
+		if hc.integration != nil {
+			popts = append(popts, practicesim.WithIntegration(hc.integration))
+		}
+		sim, err := practicesim.New(h.bus, practicesim.Config{ODS: p.ods, ASID: p.asid}, popts...)
+		require.NoError(t, err)
+		require.NoError(t, sim.Ensure(h.ctx))
+		h.practice[p.ods] = sim
+		ctx, cancel := context.WithCancel(h.ctx)
+		done := make(chan error, 1)
+		go func() { done <- sim.Run(ctx) }()
+		t.Cleanup(func() { cancel(); <-done })
+	}
+	return h
+}
+
+func devDirectoryData(t *testing.T) directory.FileData {
+	var data directory.FileData
+	require.NoError(t, json.Unmarshal(devdirectory.JSON(), &data))
+	return data
+}
+
+var stages = []string{"requester", "sender", "receiver", "acknowledger"}
+
+// start starts the named stages (all four when none are named).
+func (h *harness) start(names ...string) {
+	h.t.Helper()
+	if len(names) == 0 {
+		names = stages
+	}
+	for _, name := range names {
+		if _, ok := h.running[name]; ok {
+			continue
+		}
+		ctx, cancel := context.WithCancel(h.ctx)
+		done := make(chan error, 1)
+		opts := []stage.Option{
+			stage.WithClock(h.clock.Now), stage.WithDirectory(h.pds, h.dir),
+			stage.WithStartOptions(service.WithLogOutput(testLog{h.t, name}), service.WithTracerProvider(h.tracer)),
+		}
+		go func() {
+			switch name {
+			case "requester":
+				done <- requester.Run(ctx, requester.Config{Config: h.cfg, ExtractWeight: 1, COPCWeight: 1}, opts...)
+			case "sender":
+				done <- sender.Run(ctx, sender.Config{Config: h.cfg, RecordTimeout: 10 * time.Minute, FinalAckTimeout: 8 * 24 * time.Hour}, opts...)
+			case "receiver":
+				done <- receiver.Run(ctx, receiver.Config{Config: h.cfg, AutoIntegrate: h.auto}, opts...)
+			case "acknowledger":
+				done <- acknowledger.Run(ctx, acknowledger.Config{Config: h.cfg}, opts...)
+			}
+		}()
+		stopped := false
+		stop := func() {
+			if stopped {
+				return
+			}
+			stopped = true
+			cancel()
+			select {
+			case err := <-done:
+				require.NoError(h.t, err, "%s stopped with an error", name)
+			case <-time.After(30 * time.Second):
+				h.t.Errorf("%s did not stop", name)
+			}
+		}
+		h.running[name] = stop
+		h.t.Cleanup(stop)
+	}
+	h.waitConsumers(names...)
+	if h.store == nil {
+		var err error
+		h.store, err = transfer.NewStore(h.ctx, h.bus)
+		require.NoError(h.t, err)
+	}
+}
+
+// waitConsumers waits until the named stages have created their consumers.
+func (h *harness) waitConsumers(names ...string) {
+	h.t.Helper()
+	topo := map[string]bus.Topology{
+		"requester":    bus.RequesterTopology("", stagetest.Practices),
+		"sender":       bus.SenderTopology("", stagetest.Practices),
+		"receiver":     bus.ReceiverTopology("", stagetest.Practices),
+		"acknowledger": bus.AcknowledgerTopology("", stagetest.Practices),
+	}
+	for _, name := range names {
+		for _, c := range topo[name].Consumers {
+			require.Eventually(h.t, func() bool {
+				_, err := h.js.Consumer(h.ctx, c.Stream, c.Durable)
+				return err == nil
+			}, 15*time.Second, 10*time.Millisecond, "%s consumer %s", name, c.Durable)
+		}
+	}
+}
+
+// stop stops the named stages.
+func (h *harness) stop(names ...string) {
+	h.t.Helper()
+	for _, name := range names {
+		if stop, ok := h.running[name]; ok {
+			stop()
+			delete(h.running, name)
+		}
+	}
+}
+
+// register registers the first dev patient at the new practice, from the
+// old one, and returns the conversation id.
+func (h *harness) register() string {
+	h.t.Helper()
+	pt := practicesim.Patients()[0]
+	conv, err := h.practice[newODS].Register(h.ctx, pt.Registration(oldODS))
+	require.NoError(h.t, err)
+	return conv
+}
+
+// get reads one side of a transfer.
+func (h *harness) get(side transfer.Side, conv string) *transfer.Transfer {
+	h.t.Helper()
+	t, err := h.store.Get(h.ctx, side, conv)
+	require.NoError(h.t, err)
+	return t
+}
+
+// waitState waits for one side of conv to reach state.
+func (h *harness) waitState(side transfer.Side, conv string, state transfer.State) *transfer.Transfer {
+	h.t.Helper()
+	var last *transfer.Transfer
+	require.Eventually(h.t, func() bool {
+		t, err := h.store.Get(h.ctx, side, conv)
+		if err != nil {
+			return false
+		}
+		last = t
+		return t.State == state
+	}, 20*time.Second, 10*time.Millisecond, "%s side of %s never reached %s (last: %+v)", side, conv, state, stateOf(last))
+	return last
+}
+
+func stateOf(t *transfer.Transfer) string {
+	if t == nil {
+		return "none"
+	}
+	return fmt.Sprintf("%s %+v", t.State, t.LastChange().Reason)
+}
+
+// wireMessage is one HL7 message seen on the loopback Spine.
+type wireMessage struct {
+	Subject     string
+	Conv        string
+	Interaction hl7.Interaction
+	ID          string
+	Payload     []byte
+	AckType     hl7.AckType
+	Reason      hl7.ReasonCode
+	Ref         string
+}
+
+// wire lists the messages of conv that crossed the loopback Spine, in
+// order.
+func (h *harness) wire(conv string) []wireMessage {
+	h.t.Helper()
+	s, err := h.js.Stream(h.ctx, bus.StreamSpineIn)
+	require.NoError(h.t, err)
+	info, err := s.Info(h.ctx)
+	require.NoError(h.t, err)
+	var out []wireMessage
+	for seq := info.State.FirstSeq; info.State.Msgs > 0 && seq <= info.State.LastSeq; seq++ {
+		raw, err := s.GetMsg(h.ctx, seq)
+		if err != nil {
+			continue
+		}
+		msg := &bus.Msg{Subject: raw.Subject, Data: raw.Data, Header: raw.Header}
+		env, err := spine.Read(msg)
+		require.NoError(h.t, err)
+		if !strings.EqualFold(env.Envelope.ConversationID, conv) {
+			continue
+		}
+		out = append(out, decodeWire(h.t, raw.Subject, env))
+	}
+	return out
+}
+
+func decodeWire(t *testing.T, subject string, env *ebxml.Message) wireMessage {
+	m, err := hl7.Decode(env.Payload)
+	w := wireMessage{Subject: subject, Conv: env.Envelope.ConversationID, ID: env.Envelope.MessageID, Payload: env.Payload}
+	if m != nil {
+		w.Interaction = m.Header().Interaction
+	}
+	if ack, ok := m.(*hl7.Ack); ok && err == nil {
+		w.AckType, w.Reason, w.Ref = ack.Type, ack.Reason, ack.MessageRef
+	}
+	return w
+}
+
+// count counts the wire messages of an interaction (and, for acks, of a
+// type and reason).
+func count(msgs []wireMessage, in hl7.Interaction) int {
+	n := 0
+	for _, m := range msgs {
+		if m.Interaction == in {
+			n++
+		}
+	}
+	return n
+}
+
+// acks are the acknowledgements among msgs.
+func acks(msgs []wireMessage) []wireMessage {
+	var out []wireMessage
+	for _, m := range msgs {
+		if m.Interaction == hl7.ApplicationAck {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// inject puts a hand-made wire message on the loopback Spine, as the other
+// practice's system would send it.
+func (h *harness) inject(conv, messageID string, interaction hl7.Interaction, fromASID, toASID string, payload []byte) {
+	h.t.Helper()
+	loop, err := spine.NewLoopback(h.bus)
+	require.NoError(h.t, err)
+	err = loop.Send(h.ctx, &spine.Outbound{
+		Message: &ebxml.Message{
+			Envelope: ebxml.Envelope{ConversationID: conv, MessageID: messageID, Action: string(interaction), Timestamp: h.clock.Now()},
+			Payload:  payload,
+		},
+		FromASID: fromASID, ToASID: toASID,
+	})
+	require.NoError(h.t, err)
+}
+
+// testLog sends a stage's log lines to the test log (shown on failure).
+type testLog struct {
+	t    *testing.T
+	name string
+}
+
+func (l testLog) Write(p []byte) (int, error) {
+	l.t.Log(l.name + ": " + strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+var _ io.Writer = testLog{}
+
+// movingPDS is the directory's PDS with patients a test moves to another
+// practice.
+type movingPDS struct {
+	directory.PDS
+	mu      sync.Mutex
+	current map[string]string
+}
+
+func (p *movingPDS) move(nhs, ods string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.current[nhs] = ods
+}
+
+func (p *movingPDS) Registration(ctx context.Context, nhs string) (directory.Registration, error) {
+	r, err := p.PDS.Registration(ctx, nhs)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if ods, ok := p.current[nhs]; ok && err == nil {
+		r.PreviousODS, r.CurrentODS = r.CurrentODS, ods
+	}
+	return r, err
+}
