@@ -383,6 +383,42 @@ func TestShutdownTimeoutCancelsStuckHandlerAndReturnsItsMessage(t *testing.T) {
 	}
 }
 
+// A consumer keeps consuming through a broker restart, and one stopped
+// while the broker is down stops promptly: the client's drain of its
+// subscription would otherwise wait for the connection's drain timeout
+// (30 s) and the final flush for its own.
+func TestConsumerSurvivesBrokerRestartAndStopsPromptlyWhileDisconnected(t *testing.T) {
+	f := newFixture(t)
+	got := make(chan string, 4)
+	stop := f.consume(f.spec, func(ctx context.Context, msg *bus.Msg) error {
+		got <- string(msg.Data)
+		return nil
+	})
+	f.publish("before", "before")
+	require.Equal(t, "before", <-got)
+
+	f.srv.Restart()
+	require.Eventually(t, func() bool { return f.js.Conn().IsConnected() }, 10*time.Second, 10*time.Millisecond)
+	f.publish("after", "after")
+	select {
+	case body := <-got:
+		require.Equal(t, "after", body)
+	case <-time.After(20 * time.Second):
+		t.Fatal("no message consumed after the broker restarted")
+	}
+
+	f.srv.Shutdown()
+	require.Eventually(t, func() bool { return !f.js.Conn().IsConnected() }, 10*time.Second, 10*time.Millisecond)
+	stopped := make(chan error, 1)
+	go func() { stopped <- stop() }()
+	select {
+	case err := <-stopped:
+		require.NoError(t, err)
+	case <-time.After(15 * time.Second):
+		t.Fatal("Consume did not stop while the broker was down")
+	}
+}
+
 func TestHandlerLogLinesCarryTheConversationID(t *testing.T) {
 	var buf syncBuffer
 	logger := slog.New(bus.NewLogHandler(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})))

@@ -111,6 +111,10 @@ func WithMiddleware(mws ...Middleware) ConsumeOption {
 	}
 }
 
+// drainTimeout bounds how long a stopping consumer waits for its iterator
+// to hand over the messages already fetched.
+const drainTimeout = 2 * time.Second
+
 // Consume runs h on every message of the durable consumer spec until ctx
 // ends, then stops fetching, lets in-flight handlers finish (see
 // WithShutdownTimeout) and returns nil. The consumer must exist: Ensure
@@ -154,9 +158,18 @@ func (b *Bus) Consume(ctx context.Context, spec ConsumerSpec, h Handler, opts ..
 	defer cancelHandlers()
 	var graceTimer *time.Timer
 	var graceMu sync.Mutex
+	// Drain hands over what is already buffered, but a subscription
+	// that lived through a reconnect can keep a drain open for the
+	// connection's drain timeout: stop waiting for the iterator after
+	// drainTimeout (anything still buffered was never acknowledged and is
+	// redelivered).
+	fetchCtx, stopFetching := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopFetching()
+	var drainTimer *time.Timer
 	stopWatch := context.AfterFunc(ctx, func() {
 		iter.Drain()
 		graceMu.Lock()
+		drainTimer = time.AfterFunc(drainTimeout, stopFetching)
 		graceTimer = time.AfterFunc(o.shutdownTimeout, cancelHandlers)
 		graceMu.Unlock()
 	})
@@ -165,6 +178,7 @@ func (b *Bus) Consume(ctx context.Context, spec ConsumerSpec, h Handler, opts ..
 		graceMu.Lock()
 		if graceTimer != nil {
 			graceTimer.Stop()
+			drainTimer.Stop()
 		}
 		graceMu.Unlock()
 	}()
@@ -178,10 +192,11 @@ func (b *Bus) Consume(ctx context.Context, spec ConsumerSpec, h Handler, opts ..
 	var runErr error
 	for {
 		sem <- struct{}{}
-		jm, err := iter.Next()
+		jm, err := iter.Next(jetstream.NextContext(fetchCtx))
 		if err != nil {
 			<-sem
-			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) || fetchCtx.Err() != nil {
+				iter.Stop()
 				break
 			}
 			if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) {
@@ -210,7 +225,9 @@ func (b *Bus) Consume(ctx context.Context, spec ConsumerSpec, h Handler, opts ..
 	<-keepAliveDone
 	// Acks are sent without waiting for a reply; push the last ones out
 	// before reporting that the consumer has stopped.
-	if err := b.js.Conn().FlushTimeout(5 * time.Second); err != nil {
+	if nc := b.js.Conn(); !nc.IsConnected() {
+		r.logger.Warn("disconnected while stopping; unflushed acks are sent on reconnect, or the messages are redelivered")
+	} else if err := nc.FlushTimeout(5 * time.Second); err != nil {
 		r.logger.Warn("could not flush the last acks; those messages will be redelivered", "error", err)
 	}
 	r.logger.Info("stopped consuming")

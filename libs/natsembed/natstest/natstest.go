@@ -29,8 +29,11 @@ func NewServer(t testing.TB) *Server {
 	if err != nil {
 		t.Fatalf("natstest: start server: %v", err)
 	}
-	t.Cleanup(srv.Shutdown)
-	return &Server{Server: srv, t: t, storeDir: dir}
+	s := &Server{Server: srv, t: t, storeDir: dir}
+	// The server outlives every cleanup registered after it, also when
+	// Restart has replaced it.
+	t.Cleanup(func() { s.Server.Shutdown() })
+	return s
 }
 
 // Restart stops the server and starts a new one on the same port and store
@@ -43,7 +46,6 @@ func (s *Server) Restart() {
 	if err != nil {
 		s.t.Fatalf("natstest: restart server: %v", err)
 	}
-	s.t.Cleanup(srv.Shutdown)
 	s.Server = srv
 }
 
