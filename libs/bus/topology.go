@@ -45,6 +45,9 @@ const (
 	StreamLifecycle = "GP2GP_LIFECYCLE"
 	// StreamDeadLetter holds messages no handler could process, with why.
 	StreamDeadLetter = "GP2GP_DLQ"
+	// StreamCommands holds operators' commands to the stage owning one
+	// side of a transfer (gp2gp.v1.ResendCommand).
+	StreamCommands = "GP2GP_COMMANDS"
 )
 
 // Buckets.
@@ -127,6 +130,17 @@ func TimerSubject(service, kind, key string) string {
 // published. side is "requesting" or "sending".
 func LifecycleSubject(side, conversationID string) string {
 	return subjectRoot + ".lifecycle." + side + "." + conversationID
+}
+
+// Operator commands.
+const (
+	CommandResend = "resend"
+)
+
+// CommandSubject is where an operator's command of name goes to the stage
+// owning side ("requesting" or "sending") of practice ods's transfers.
+func CommandSubject(side, ods, name string) string {
+	return subjectRoot + ".command." + side + "." + ods + "." + name
 }
 
 // DeadLetterSubject is where messages that consumer of stream could not
@@ -257,6 +271,10 @@ var (
 		Name: StreamLifecycle, Description: "Transfer lifecycle events (gp2gp.v1.TransferEvent)",
 		Subjects: []string{LifecycleSubject("*", "*")}, MaxAge: lifecycleRetention, Duplicates: dedupeWindow,
 	}
+	commandsStream = StreamSpec{
+		Name: StreamCommands, Description: "Operators' commands to the stages (gp2gp.v1.ResendCommand)",
+		Subjects: []string{CommandSubject("*", "*", "*")}, MaxAge: busRetention, Duplicates: dedupeWindow,
+	}
 	deadLetterStream = StreamSpec{
 		Name: StreamDeadLetter, Description: "Messages that could not be processed, with the reason",
 		Subjects: []string{DeadLetterSubject("*", "*")}, MaxAge: busRetention, Duplicates: dedupeWindow,
@@ -268,6 +286,7 @@ func Streams() []StreamSpec {
 	return []StreamSpec{
 		registrationsStream, recordRequestsStream, recordResponsesStream, recordsReadyStream,
 		integrationsStream, spineInStream, acksStream, timersStream, lifecycleStream, deadLetterStream,
+		commandsStream,
 	}
 }
 
@@ -469,16 +488,37 @@ func TimerConsumer(group, service string) ConsumerSpec {
 
 // common is what every stage that changes transfer state needs.
 func common(extra ...StreamSpec) []StreamSpec {
-	return append([]StreamSpec{spineInStream, lifecycleStream, deadLetterStream, timersStream}, extra...)
+	return append([]StreamSpec{spineInStream, lifecycleStream, deadLetterStream, timersStream, commandsStream}, extra...)
+}
+
+// commandConsumer consumes the operator commands for side of the practices
+// served, for the stage named service.
+func commandConsumer(group, service, side string, ps []Practice) ConsumerSpec {
+	return ConsumerSpec{
+		Stream: StreamCommands, Durable: durableName(group, service+"-commands"),
+		Description:    service + ": operators' commands for the " + side + " side of the practices it serves",
+		FilterSubjects: odsFilters(ps, func(ods string) string { return CommandSubject(side, ods, "*") }),
+	}
+}
+
+// RequesterCommands consumes operators' commands for requesting sides.
+func RequesterCommands(group string, ps []Practice) ConsumerSpec {
+	return commandConsumer(group, "requester", "requesting", ps)
+}
+
+// SenderCommands consumes operators' commands for sending sides.
+func SenderCommands(group string, ps []Practice) ConsumerSpec {
+	return commandConsumer(group, "sender", "sending", ps)
 }
 
 // RequesterTopology: registrations in; EHR Requests out; transfer state.
 func RequesterTopology(group string, ps []Practice) Topology {
 	return Topology{
-		Streams:      common(registrationsStream),
+		Streams:      common(registrationsStream, acksStream),
 		KeyValues:    []KeyValueSpec{TransfersBucket, PatientsBucket},
 		ObjectStores: []ObjectStoreSpec{BodiesStore},
-		Consumers:    []ConsumerSpec{RequesterRegistrations(group, ps), TimerConsumer(group, "requester")},
+		Consumers: []ConsumerSpec{RequesterRegistrations(group, ps), TimerConsumer(group, "requester"),
+			RequesterCommands(group, ps)},
 	}
 }
 
@@ -500,7 +540,8 @@ func SenderTopology(group string, ps []Practice) Topology {
 		Streams:      common(recordRequestsStream, recordResponsesStream, acksStream),
 		KeyValues:    []KeyValueSpec{TransfersBucket, PatientsBucket},
 		ObjectStores: []ObjectStoreSpec{BodiesStore, RecordsStore},
-		Consumers:    []ConsumerSpec{SenderRequests(group, ps), SenderRecordResponses(group, ps), TimerConsumer(group, "sender")},
+		Consumers: []ConsumerSpec{SenderRequests(group, ps), SenderRecordResponses(group, ps), TimerConsumer(group, "sender"),
+			SenderCommands(group, ps)},
 	}
 }
 

@@ -26,6 +26,7 @@ func TestSubjects(t *testing.T) {
 		bus.SpineInSubject("200000000001", bus.KindAck):     "gp2gp.spine.in.200000000001.ack",
 		bus.LifecycleSubject("requesting", "ABC-1"):         "gp2gp.lifecycle.requesting.ABC-1",
 		bus.DeadLetterSubject("GP2GP_SPINE_IN", "receiver"): "gp2gp.dlq.GP2GP_SPINE_IN.receiver",
+		bus.CommandSubject("sending", "A12345", "resend"):   "gp2gp.command.sending.A12345.resend",
 	}
 	for got, want := range cases {
 		assert.Equal(t, want, got)
@@ -51,6 +52,7 @@ func TestEverySubjectBelongsToExactlyOneStream(t *testing.T) {
 		bus.SpineInSubject("200000000001", bus.KindEHRExtract): bus.StreamSpineIn,
 		bus.LifecycleSubject("sending", "ABC-1"):               bus.StreamLifecycle,
 		bus.DeadLetterSubject(bus.StreamSpineIn, "x"):          bus.StreamDeadLetter,
+		bus.CommandSubject("requesting", "B86041", "resend"):   bus.StreamCommands,
 	}
 	for subject, stream := range subjects {
 		name, err := js.StreamNameBySubject(ctx, subject)

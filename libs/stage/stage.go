@@ -181,6 +181,9 @@ func (s *Stage) observe(ctx context.Context, t *transfer.Transfer, c transfer.Ch
 	if i := int(c.Seq) - 2; i >= 0 && i < len(t.History) {
 		s.Metrics.StageLatency(ctx, string(c.From), c.At.Sub(t.History[i].At))
 	}
+	if t.Side.Terminal(c.From) {
+		s.Metrics.TransferReopened(ctx, t.Side)
+	}
 	if t.Side.Terminal(c.To) {
 		s.Metrics.TransferFinished(ctx, t.Side, c.To, c.Reason.Code)
 	}
@@ -270,7 +273,7 @@ func (s *Stage) Send(ctx context.Context, w Wire) error {
 // message id makes asking twice send once.
 func (s *Stage) AskAck(ctx context.Context, req *gp2gpv1.AckRequest) error {
 	if req.RequestedAt == nil {
-		req.RequestedAt = timestamppb.New(s.Now())
+		req.RequestedAt = timestampNow(s)
 	}
 	_, err := s.Bus.PublishProto(ctx, bus.Outgoing{
 		Subject:  bus.AckSubject(req.FromAsid),
@@ -279,6 +282,8 @@ func (s *Stage) AskAck(ctx context.Context, req *gp2gpv1.AckRequest) error {
 	}, req)
 	return err
 }
+
+func timestampNow(s *Stage) *timestamppb.Timestamp { return timestamppb.New(s.Now()) }
 
 // Schedule sets a durable deadline of kind for conversation: the stage's
 // timer worker gets it when due.

@@ -126,6 +126,8 @@ type Transfer struct {
 	// Messages lists the wire messages of the transfer, in the order
 	// recorded.
 	Messages []Message `json:"messages,omitempty"`
+	// Resends lists the resends asked of this side, oldest first.
+	Resends []Resend `json:"resends,omitempty"`
 	// Outbox holds changes whose lifecycle events are not yet known to be
 	// published.
 	Outbox []Change `json:"outbox,omitempty"`

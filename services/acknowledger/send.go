@@ -18,8 +18,8 @@ var roles = map[gp2gpv1.AckPurpose]string{
 	gp2gpv1.AckPurpose_ACK_PURPOSE_COPC:    transfer.RoleCOPCAck,
 }
 
-// handleRequest sends the acknowledgement a stage asked for, once, and
-// records it in the transfer.
+// handleRequest sends the acknowledgement a stage asked for, once (again
+// when an operator re-sends it), and records it in the transfer.
 func (a *acknowledger) handleRequest(ctx context.Context, msg *bus.Msg) error {
 	req := &gp2gpv1.AckRequest{}
 	if err := bus.Decode(msg, req); err != nil {
@@ -42,7 +42,7 @@ func (a *acknowledger) handleRequest(ctx context.Context, msg *bus.Msg) error {
 	case err != nil:
 		return err
 	default:
-		if _, sent := t.FindMessage(req.MessageId); sent {
+		if _, sent := t.FindMessage(req.MessageId); sent && !req.Resend {
 			return nil
 		}
 	}

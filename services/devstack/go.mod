@@ -43,6 +43,7 @@ require (
 	github.com/nats-io/nkeys v0.4.16 // indirect
 	github.com/nats-io/nuid v1.0.1 // indirect
 	github.com/nhsengland/gp2gp/libs/xmldoc v0.0.0 // indirect
+	github.com/nhsengland/gp2gp/services/gp2gpctl v0.0.0
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
 	go.opentelemetry.io/otel v1.47.0 // indirect
 	go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp v1.47.0 // indirect
@@ -84,3 +85,5 @@ replace (
 	github.com/nhsengland/gp2gp/services/requester => ../requester
 	github.com/nhsengland/gp2gp/services/sender => ../sender
 )
+
+replace github.com/nhsengland/gp2gp/services/gp2gpctl => ../gp2gpctl

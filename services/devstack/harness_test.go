@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -69,6 +70,7 @@ type harness struct {
 	tracer   *sdktrace.TracerProvider
 	cfg      stage.Config
 	auto     bool
+	lossy    *lossyWire
 	running  map[string]func()
 	practice map[string]*practicesim.Practice
 	ctx      context.Context
@@ -81,6 +83,7 @@ type harnessConfig struct {
 	integration func(*gp2gpv1.RecordReady) practicesim.IntegrationBehaviour
 	directory   func(*directory.FileData)
 	auto        bool
+	lossy       bool
 }
 
 func withRecords(f func(nhs string) practicesim.RecordBehaviour) harnessOption {
@@ -98,6 +101,10 @@ func withDirectory(f func(*directory.FileData)) harnessOption {
 }
 
 func withAutoIntegration() harnessOption { return func(c *harnessConfig) { c.auto = true } }
+
+// withLossyWire puts every stage's Spine messages through a loopback that
+// can be told to lose some (harness.lose).
+func withLossyWire() harnessOption { return func(c *harnessConfig) { c.lossy = true } }
 
 func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	t.Helper()
@@ -128,6 +135,11 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	h.js = srv.JetStream()
 	h.bus, err = bus.New(h.js, bus.WithTracerProvider(h.tracer))
 	require.NoError(t, err)
+	if hc.lossy {
+		lb, err := spine.NewLoopback(h.bus)
+		require.NoError(t, err)
+		h.lossy = &lossyWire{next: lb, lose: map[wireRoute]int{}}
+	}
 
 	for _, p := range []struct{ ods, asid string }{{oldODS, oldASID}, {newODS, newASID}} {
 		popts := []practicesim.Option{practicesim.WithClock(h.clock.Now)}
@@ -172,6 +184,9 @@ func (h *harness) start(names ...string) {
 		opts := []stage.Option{
 			stage.WithClock(h.clock.Now), stage.WithDirectory(h.pds, h.dir),
 			stage.WithStartOptions(service.WithLogOutput(testLog{h.t, name}), service.WithTracerProvider(h.tracer)),
+		}
+		if h.lossy != nil {
+			opts = append(opts, stage.WithTransport(h.lossy))
 		}
 		go func() {
 			switch name {
@@ -403,4 +418,49 @@ func (p *movingPDS) Registration(ctx context.Context, nhs string) (directory.Reg
 		r.PreviousODS, r.CurrentODS = r.CurrentODS, ods
 	}
 	return r, err
+}
+
+// lossyWire is a Spine transport that loses the next messages of chosen
+// interactions to chosen practices, as a network or a broken MHS might,
+// and passes the rest to the loopback.
+type lossyWire struct {
+	next spine.Transport
+	mu   sync.Mutex
+	lose map[wireRoute]int
+	lost []string // message ids
+}
+
+type wireRoute struct {
+	in     hl7.Interaction
+	toASID string
+}
+
+func (l *lossyWire) Send(ctx context.Context, out *spine.Outbound) error {
+	l.mu.Lock()
+	r := wireRoute{hl7.Interaction(out.Message.Envelope.Action), out.ToASID}
+	if l.lose[r] > 0 {
+		l.lose[r]--
+		l.lost = append(l.lost, out.Message.Envelope.MessageID)
+		l.mu.Unlock()
+		return nil
+	}
+	l.mu.Unlock()
+	return l.next.Send(ctx, out)
+}
+
+// lose makes the wire lose the next n messages of interaction in to the
+// practice with ASID toASID.
+func (h *harness) lose(in hl7.Interaction, toASID string, n int) {
+	h.t.Helper()
+	require.NotNil(h.t, h.lossy, "the harness needs withLossyWire")
+	h.lossy.mu.Lock()
+	defer h.lossy.mu.Unlock()
+	h.lossy.lose[wireRoute{in, toASID}] += n
+}
+
+// lost lists the ids of the messages the wire lost.
+func (h *harness) lost() []string {
+	h.lossy.mu.Lock()
+	defer h.lossy.mu.Unlock()
+	return slices.Clone(h.lossy.lost)
 }

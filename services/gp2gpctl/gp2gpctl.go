@@ -1,6 +1,7 @@
 // Package gp2gpctl is the operator's command line for gp2gp: inspecting
-// message files, and the status and list of transfers in a deployment
-// (read from its NATS, configured by GP2GP_NATS_* as the services are);
+// message files, the status and list of transfers in a deployment (read
+// from its NATS, configured by GP2GP_NATS_* as the services are) and
+// resends;
 // dead letters and MI reports as those parts of the system arrive.
 package gp2gpctl
 
@@ -35,12 +36,29 @@ usage:
       -stuck     not finished and unchanged for longer than AGE (24h, 90m, 3d)
       -side      requesting or sending
       -limit     at most N lines (default 100; the count of all matches is shown)
+  gp2gpctl resend CONVERSATION-ID [-side SIDE] [-reason TEXT] [-by NAME]
+                [-wait D] [-json] [-nats URL]
+                                       re-send what the protocol allows for one side
+                                       of a transfer, and wait for it to be done:
+                                       requesting side waiting for the extract: the
+                                       EHR Request again (same ids); requesting side
+                                       finished: its final acknowledgement again (same
+                                       ids); sending side failed or refused (not 18):
+                                       the record fetched again and a fresh EHR
+                                       Extract sent (new ids, same conversation)
+      -side      requesting or sending, when both sides could re-send
+      -reason    why, for the timeline; -by who (default $USER)
+      -wait      how long to wait for the stage to act (default 30s; 0: do not)
   gp2gpctl help                        this text
 
-status and list connect to NATS as the services do: GP2GP_NATS_URL (default
-nats://127.0.0.1:4222; -nats overrides it), GP2GP_NATS_CREDS,
+status, list and resend connect to NATS as the services do: GP2GP_NATS_URL
+(default nats://127.0.0.1:4222; -nats overrides it), GP2GP_NATS_CREDS,
 GP2GP_NATS_TLS_CA, GP2GP_NATS_TLS_CERT and GP2GP_NATS_TLS_KEY. They read
 every transfer record of the deployment: an operator's tool, not a monitor.
+
+Exit codes: 0 done; 1 failed (for resend: refused, and why is printed);
+2 wrong usage; 3 resend asked for but not acted on within -wait (it stays
+queued for the stage).
 `
 
 // Exit codes.
@@ -48,6 +66,7 @@ const (
 	ExitOK      = 0
 	ExitFailure = 1 // a file or operation failed; the others were still done
 	ExitUsage   = 2
+	ExitPending = 3 // a resend was asked for but not yet acted on
 )
 
 // Run runs the command line args (without the program name), writing
@@ -64,6 +83,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runTransfers(ctx, "status", transfers.Status, args[1:], stdout, stderr)
 	case "list":
 		return runTransfers(ctx, "list", transfers.List, args[1:], stdout, stderr)
+	case "resend":
+		return runTransfers(ctx, "resend", transfers.Resend, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return ExitOK
@@ -88,6 +109,10 @@ func runTransfers(ctx context.Context, name string,
 		return ExitOK
 	case errors.Is(err, transfers.ErrUsage): // already explained on stderr
 		return ExitUsage
+	case errors.Is(err, transfers.ErrRefused): // why is on stdout
+		return ExitFailure
+	case errors.Is(err, transfers.ErrPending):
+		return ExitPending
 	}
 	fmt.Fprintf(stderr, "gp2gpctl %s: %v\n", name, err)
 	return ExitFailure

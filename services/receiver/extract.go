@@ -65,8 +65,18 @@ func (r *receiver) handleExtract(ctx context.Context, conv string, env *ebxml.Me
 		}
 		return r.nack(ctx, t, "duplicate-extract/"+msgID, msgID, hl7.ReasonDuplicateExtract)
 	}
+	resent := false
 	switch t.State {
 	case transfer.RequestSent, transfer.RequestAcknowledged:
+	case transfer.Failed:
+		// A fresh extract after the transfer failed (no extract in time, or
+		// the previous practice refused and then re-sent): the previous
+		// practice re-sent it, which the protocol allows on the same
+		// conversation. Taken when a request went and no extract came.
+		if _, asked := t.MessageByRole(transfer.RoleEHRRequest, transfer.Outbound); !asked {
+			return r.nack(ctx, t, "late-extract/"+msgID, msgID, hl7.ReasonUnexpectedCondition)
+		}
+		resent = true
 	case transfer.Registered:
 		// The request went but is not recorded yet: its handler is still
 		// running.
@@ -123,7 +133,13 @@ func (r *receiver) handleExtract(ctx context.Context, conv string, env *ebxml.Me
 		t.ExtractID = ex.ExtractID
 		t.Record = rec
 		delete(t.Deadlines, timerExtract)
-		if err := t.Transition(transfer.ExtractReceived, transfer.Reason{Detail: fmt.Sprintf("%s of %d bytes", ex.Interaction, len(env.Payload))}); err != nil {
+		arrived := transfer.Reason{Detail: fmt.Sprintf("%s of %d bytes", ex.Interaction, len(env.Payload))}
+		if t.State == transfer.Failed && resent {
+			arrived.Detail += ", re-sent by the previous practice after the transfer had failed"
+			if err := t.Reopen(transfer.ExtractReceived, arrived); err != nil {
+				return err
+			}
+		} else if err := t.Transition(transfer.ExtractReceived, arrived); err != nil {
 			return err
 		}
 		if err := t.Transition(transfer.ReadyToIntegrate, transfer.Reason{Detail: "record handed to the practice's system"}); err != nil {

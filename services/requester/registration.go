@@ -159,16 +159,7 @@ func (r *requester) sendRequest(ctx context.Context, conv string, ev *gp2gpv1.Re
 	deadline := now.Add(directory.ExtractTimeout(uk06, copc, 0, r.cfg.ExtractWeight, r.cfg.COPCWeight))
 
 	to := transfer.Practice{ODS: prev, ASID: peer.ASID, PartyKey: peer.PartyKey}
-	req := &hl7.Request{
-		Wrapper:   hl7.Wrapper{MessageID: hl7.DeriveID(conv, "ehr-request"), CreationTime: now, ToASID: to.ASID, FromASID: practice.ASID},
-		RequestID: hl7.DeriveID(conv, "ehr-request-id"), NHSNumber: nhs, RequestingODS: practice.ODS, SendingODS: prev,
-	}
-	payload, err := req.Encode()
-	if err != nil {
-		return bus.Permanent(err)
-	}
-	err = r.Send(ctx, stage.Wire{ConversationID: conv, MessageID: req.MessageID, Interaction: hl7.EHRRequest,
-		From: practice, To: to, CPAID: peer.CPAID, Payload: payload})
+	req, size, err := r.sendEHRRequest(ctx, conv, nhs, practice, to, peer.CPAID, now)
 	if bus.IsPermanent(err) {
 		return r.fail(ctx, conv, "99", "Spine refused the EHR Request: "+err.Error())
 	}
@@ -180,7 +171,7 @@ func (r *requester) sendRequest(ctx context.Context, conv string, ev *gp2gpv1.Re
 		t.Peer = to
 		t.RequestID = req.RequestID
 		t.RecordMessage(transfer.Message{ID: req.MessageID, Interaction: string(hl7.EHRRequest), Direction: transfer.Outbound,
-			At: now, Role: transfer.RoleEHRRequest, Size: len(payload)})
+			At: now, Role: transfer.RoleEHRRequest, Size: size})
 		if t.State == transfer.Registered {
 			if t.Deadlines == nil {
 				t.Deadlines = map[string]time.Time{}
@@ -193,6 +184,23 @@ func (r *requester) sendRequest(ctx context.Context, conv string, ev *gp2gpv1.Re
 		return err
 	}
 	return r.scheduleExtractTimeout(ctx, t)
+}
+
+// sendEHRRequest builds the conversation's EHR Request, from practice to
+// the previous practice to, and sends it. Its ids derive from the
+// conversation: sending it again sends the same message.
+func (r *requester) sendEHRRequest(ctx context.Context, conv, nhs string, practice, to transfer.Practice, cpa string, now time.Time) (*hl7.Request, int, error) {
+	req := &hl7.Request{
+		Wrapper:   hl7.Wrapper{MessageID: hl7.DeriveID(conv, "ehr-request"), CreationTime: now, ToASID: to.ASID, FromASID: practice.ASID},
+		RequestID: hl7.DeriveID(conv, "ehr-request-id"), NHSNumber: nhs, RequestingODS: practice.ODS, SendingODS: to.ODS,
+	}
+	payload, err := req.Encode()
+	if err != nil {
+		return nil, 0, bus.Permanent(err)
+	}
+	err = r.Send(ctx, stage.Wire{ConversationID: conv, MessageID: req.MessageID, Interaction: hl7.EHRRequest,
+		From: practice, To: to, CPAID: cpa, Payload: payload})
+	return req, len(payload), err
 }
 
 // scheduleExtractTimeout schedules the recorded extract deadline, if any.

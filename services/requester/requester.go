@@ -4,7 +4,9 @@
 // registration events, creates one transfer per registration, resolves the
 // previous practice (from the event or PDS) and its Spine identity and
 // persist durations (SDS), sends the EHR Request, and fails the transfer
-// when no extract arrives within the protocol's timeout.
+// when no extract arrives within the protocol's timeout. It also acts on
+// operators' resends of requesting sides (the EHR Request or the final
+// acknowledgement again).
 package requester
 
 import (
@@ -30,6 +32,9 @@ func Run(ctx context.Context, cfg Config, opts ...stage.Option) error {
 				return s.Bus.Consume(ctx, bus.RequesterRegistrations(cfg.Service.ConsumerGroup, cfg.Service.Practices), r.handleRegistration, bus.WithConcurrency(8))
 			},
 			s.Timers(r.handleTimer),
+			func(ctx context.Context) error {
+				return s.Bus.Consume(ctx, bus.RequesterCommands(cfg.Service.ConsumerGroup, cfg.Service.Practices), r.handleCommand)
+			},
 		}, nil
 	}, opts...)
 }

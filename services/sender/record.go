@@ -52,7 +52,13 @@ func (s *sender) handleRecordResponse(ctx context.Context, msg *bus.Msg) error {
 	if err != nil {
 		return err
 	}
-	if want := hl7.DeriveID(conv, "record-request"); !hl7.SameID(resp.RequestId, want) {
+	if want := recordRequestID(t); !hl7.SameID(resp.RequestId, want) {
+		for attempt := range t.Attempt() {
+			if hl7.SameID(resp.RequestId, hl7.DeriveID(conv, attemptName("record-request", attempt))) {
+				s.Logger.InfoContext(ctx, "record response to an earlier attempt ignored", "request_id", resp.RequestId)
+				return nil
+			}
+		}
 		return bus.Permanentf("record response answers request %s; this transfer's is %s", resp.RequestId, want)
 	}
 	switch t.State {
@@ -103,7 +109,7 @@ func (s *sender) sendExtract(ctx context.Context, t *transfer.Transfer, rec *gp2
 	}
 
 	now := s.Now()
-	id := hl7.DeriveID(t.ConversationID, "ehr-extract")
+	id := extractID(t)
 	ex := &hl7.Extract{
 		Wrapper:   hl7.Wrapper{MessageID: id, CreationTime: now, ToASID: t.Peer.ASID, FromASID: t.Practice.ASID},
 		ExtractID: id, RequestID: t.RequestID, NHSNumber: t.NHSNumber,

@@ -178,7 +178,7 @@ func (s *sender) askRecord(ctx context.Context, t *transfer.Transfer) error {
 
 // publishRecordRequest asks the practice's system for t's record.
 func (s *sender) publishRecordRequest(ctx context.Context, t *transfer.Transfer) error {
-	requestID := hl7.DeriveID(t.ConversationID, "record-request")
+	requestID := recordRequestID(t)
 	due := t.Deadlines[timerRecord]
 	_, err := s.Bus.PublishProto(ctx, bus.Outgoing{
 		Subject:  bus.RecordRequestSubject(t.Practice.ODS),
@@ -194,19 +194,25 @@ func (s *sender) publishRecordRequest(ctx context.Context, t *transfer.Transfer)
 
 // refuse answers the EHR Request with a negative acknowledgement of code
 // and ends the transfer.
+//
+// A request already answered (a resend that could not produce the record)
+// is not answered again: the transfer only records the refusal.
 func (s *sender) refuse(ctx context.Context, t *transfer.Transfer, code hl7.ReasonCode, detail string) error {
-	ref, _ := t.MessageByRole(transfer.RoleEHRRequest, transfer.Inbound)
-	err := s.AskAck(ctx, &gp2gpv1.AckRequest{
-		MessageId: hl7.DeriveID(t.ConversationID, "request-nack"), ConversationId: t.ConversationID,
-		Side: gp2gpv1.Side_SIDE_SENDING, Purpose: gp2gpv1.AckPurpose_ACK_PURPOSE_REQUEST,
-		TypeCode: string(hl7.NackType(code)), ReasonCode: string(code), MessageRef: ref.ID,
-		FromAsid: t.Practice.ASID, FromOds: t.Practice.ODS, FromPartyKey: t.Practice.PartyKey,
-		ToAsid: t.Peer.ASID, ToOds: t.Peer.ODS, ToPartyKey: t.Peer.PartyKey,
-	})
-	if err != nil {
-		return err
+	nackID := hl7.DeriveID(t.ConversationID, "request-nack")
+	if prev, answered := t.MessageByRole(transfer.RoleRequestAck, transfer.Outbound); !answered || hl7.SameID(prev.ID, nackID) {
+		ref, _ := t.MessageByRole(transfer.RoleEHRRequest, transfer.Inbound)
+		err := s.AskAck(ctx, &gp2gpv1.AckRequest{
+			MessageId: nackID, ConversationId: t.ConversationID,
+			Side: gp2gpv1.Side_SIDE_SENDING, Purpose: gp2gpv1.AckPurpose_ACK_PURPOSE_REQUEST,
+			TypeCode: string(hl7.NackType(code)), ReasonCode: string(code), MessageRef: ref.ID,
+			FromAsid: t.Practice.ASID, FromOds: t.Practice.ODS, FromPartyKey: t.Practice.PartyKey,
+			ToAsid: t.Peer.ASID, ToOds: t.Peer.ODS, ToPartyKey: t.Peer.PartyKey,
+		})
+		if err != nil {
+			return err
+		}
 	}
-	_, err = s.Store.Update(ctx, transfer.Sending, t.ConversationID, func(t *transfer.Transfer) error {
+	_, err := s.Store.Update(ctx, transfer.Sending, t.ConversationID, func(t *transfer.Transfer) error {
 		delete(t.Deadlines, timerRecord)
 		return t.Transition(transfer.RequestRejected, transfer.Reason{Code: string(code), Detail: detail})
 	})
@@ -233,8 +239,12 @@ func (s *sender) resume(ctx context.Context, t *transfer.Transfer) error {
 		}
 		return s.Schedule(ctx, timerRecord, t.ConversationID, t.Deadlines[timerRecord])
 	case transfer.ExtractSent:
-		if err := s.acceptRequest(ctx, t); err != nil {
-			return err
+		// The request is answered once: a fresh extract after a refusal or
+		// a failure goes without another acknowledgement of it.
+		if _, answered := t.MessageByRole(transfer.RoleRequestAck, transfer.Outbound); !answered && t.Attempt() == 0 {
+			if err := s.acceptRequest(ctx, t); err != nil {
+				return err
+			}
 		}
 		return s.Schedule(ctx, timerFinalAck, t.ConversationID, t.Deadlines[timerFinalAck])
 	}

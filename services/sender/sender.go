@@ -6,7 +6,8 @@
 // 20 Spine services failing, 99), asks the practice's system for the
 // record, sends the EHR Extract (UK06, or UK07 when entries are NOPAT),
 // asks the acknowledger to accept the request, and fails the transfer when
-// no final acknowledgement arrives within 8 days.
+// no final acknowledgement arrives within 8 days. An operator's resend of a
+// failed transfer fetches the record again and sends a fresh extract.
 package sender
 
 import (
@@ -41,6 +42,9 @@ func Run(ctx context.Context, cfg Config, opts ...stage.Option) error {
 				return s.Bus.Consume(ctx, bus.SenderRecordResponses(group, ps), snd.handleRecordResponse, bus.WithConcurrency(8))
 			},
 			s.Timers(snd.handleTimer),
+			func(ctx context.Context) error {
+				return s.Bus.Consume(ctx, bus.SenderCommands(group, ps), snd.handleCommand)
+			},
 		}, nil
 	}, opts...)
 }

@@ -152,6 +152,16 @@ func (i *Instruments) TransferStarted(ctx context.Context, side transfer.Side) {
 	i.inFlight.Add(ctx, 1, set)
 }
 
+// TransferReopened records that a finished transfer side was taken back
+// into the transfer by a resend: it is in flight again (its first finish
+// stays counted in MetricTransfersFinished).
+func (i *Instruments) TransferReopened(ctx context.Context, side transfer.Side) {
+	if i == nil {
+		return
+	}
+	i.inFlight.Add(ctx, 1, metric.WithAttributeSet(attribute.NewSet(attribute.String(AttrSide, sideValue(side)))))
+}
+
 // TransferFinished records that a transfer side reached terminal state
 // state with reasonCode ("" for none): it counts MetricTransfersFinished
 // and takes one from MetricTransfersInFlight.

@@ -20,6 +20,8 @@ const (
 	EntryState EntryKind = "state"
 	// EntryMessage is a wire message sent or received by one side.
 	EntryMessage EntryKind = "message"
+	// EntryResend is an operator's resend, done or refused.
+	EntryResend EntryKind = "resend"
 )
 
 // Entry is one line of a transfer's timeline.
@@ -37,15 +39,18 @@ type Entry struct {
 	// acknowledges and its size.
 	Detail string `json:"detail,omitempty"`
 	// Change is the state change (Kind EntryState), Message the wire
-	// message (Kind EntryMessage), as recorded.
+	// message (Kind EntryMessage), Resend the resend (Kind EntryResend), as
+	// recorded.
 	Change  *transfer.Change  `json:"change,omitempty"`
 	Message *transfer.Message `json:"message,omitempty"`
+	Resend  *transfer.Resend  `json:"resend,omitempty"`
 }
 
 // Timeline merges the state changes and wire messages of records (the two
 // sides of one conversation, normally; nil records are skipped) into one
 // list in time order. Entries at the same instant keep the order of
 // records; within a record the record's creation comes first, then
+// resends (what an operator asked for comes before what it caused), then
 // messages (a message recorded with a change is what caused it or what it
 // sent), then the other changes, each in recorded order.
 func Timeline(records ...*transfer.Transfer) []Entry {
@@ -58,13 +63,16 @@ func Timeline(records ...*transfer.Transfer) []Entry {
 		if t == nil {
 			continue
 		}
+		for i, rs := range t.Resends {
+			all = append(all, keyed{Entry: resendEntry(t.Side, rs), record: r, kind: -1, index: i})
+		}
 		for i, m := range t.Messages {
 			all = append(all, keyed{Entry: messageEntry(t.Side, m), record: r, kind: 0, index: i})
 		}
 		for i, c := range t.History {
 			kind := 1
 			if c.From == "" {
-				kind = -1
+				kind = -2
 			}
 			all = append(all, keyed{Entry: changeEntry(t.Side, c), record: r, kind: kind, index: i})
 		}
@@ -90,6 +98,21 @@ func changeEntry(side transfer.Side, c transfer.Change) Entry {
 		what += " (final)"
 	}
 	return Entry{At: c.At, Side: side, Kind: EntryState, What: what, ReasonCode: c.Reason.Code, Detail: c.Reason.Detail, Change: &c}
+}
+
+func resendEntry(side transfer.Side, r transfer.Resend) Entry {
+	what := "resend asked"
+	if r.By != "" {
+		what += " by " + r.By
+	}
+	detail := r.Why
+	if r.Refused != "" {
+		what += ": refused"
+		detail = strings.TrimPrefix(strings.Join([]string{r.Why, r.Refused}, "; "), "; ")
+	} else {
+		what += ": " + r.Action.Describe()
+	}
+	return Entry{At: r.At, Side: side, Kind: EntryResend, What: what, Detail: detail, Resend: &r}
 }
 
 // roleNames are the timeline's words for message roles.

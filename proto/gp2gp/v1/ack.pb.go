@@ -114,8 +114,11 @@ type AckRequest struct {
 	ToOds        string `protobuf:"bytes,12,opt,name=to_ods,json=toOds,proto3" json:"to_ods,omitempty"`
 	ToPartyKey   string `protobuf:"bytes,13,opt,name=to_party_key,json=toPartyKey,proto3" json:"to_party_key,omitempty"`
 	// CPA id for (recipient, MCCI_IN010000UK13), when the directory has one.
-	CpaId         string                 `protobuf:"bytes,14,opt,name=cpa_id,json=cpaId,proto3" json:"cpa_id,omitempty"`
-	RequestedAt   *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=requested_at,json=requestedAt,proto3" json:"requested_at,omitempty"`
+	CpaId       string                 `protobuf:"bytes,14,opt,name=cpa_id,json=cpaId,proto3" json:"cpa_id,omitempty"`
+	RequestedAt *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=requested_at,json=requestedAt,proto3" json:"requested_at,omitempty"`
+	// Set when an operator re-sends an acknowledgement already sent: it goes
+	// again, with the same message_id, instead of being recognised as done.
+	Resend        bool `protobuf:"varint,16,opt,name=resend,proto3" json:"resend,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -255,11 +258,18 @@ func (x *AckRequest) GetRequestedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *AckRequest) GetResend() bool {
+	if x != nil {
+		return x.Resend
+	}
+	return false
+}
+
 var File_gp2gp_v1_ack_proto protoreflect.FileDescriptor
 
 const file_gp2gp_v1_ack_proto_rawDesc = "" +
 	"\n" +
-	"\x12gp2gp/v1/ack.proto\x12\bgp2gp.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18gp2gp/v1/lifecycle.proto\"\x8d\x04\n" +
+	"\x12gp2gp/v1/ack.proto\x12\bgp2gp.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18gp2gp/v1/lifecycle.proto\"\xa5\x04\n" +
 	"\n" +
 	"AckRequest\x12\x1d\n" +
 	"\n" +
@@ -281,7 +291,8 @@ const file_gp2gp_v1_ack_proto_rawDesc = "" +
 	"\fto_party_key\x18\r \x01(\tR\n" +
 	"toPartyKey\x12\x15\n" +
 	"\x06cpa_id\x18\x0e \x01(\tR\x05cpaId\x12=\n" +
-	"\frequested_at\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\vrequestedAt*o\n" +
+	"\frequested_at\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\vrequestedAt\x12\x16\n" +
+	"\x06resend\x18\x10 \x01(\bR\x06resend*o\n" +
 	"\n" +
 	"AckPurpose\x12\x1b\n" +
 	"\x17ACK_PURPOSE_UNSPECIFIED\x10\x00\x12\x17\n" +

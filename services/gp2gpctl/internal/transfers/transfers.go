@@ -153,13 +153,30 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 // open connects to NATS and returns a reader of the transfers bucket and
 // a function that closes the connection.
 func open(ctx context.Context, cfg service.NATSConfig) (*ops.KVTransferReader, func(), error) {
-	nc, err := dial(cfg)
+	d, err := connect(ctx, cfg)
 	if err != nil {
 		return nil, nil, err
 	}
-	fail := func(err error) (*ops.KVTransferReader, func(), error) {
+	return d.reader, d.close, nil
+}
+
+// deployment is a connection to a deployment's NATS: its bus, transfer
+// store and a reader of its transfers.
+type deployment struct {
+	bus    *bus.Bus
+	store  *transfer.Store
+	reader *ops.KVTransferReader
+	close  func()
+}
+
+func connect(ctx context.Context, cfg service.NATSConfig) (*deployment, error) {
+	nc, err := dial(cfg)
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*deployment, error) {
 		nc.Close()
-		return nil, nil, err
+		return nil, err
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {
@@ -184,7 +201,7 @@ func open(ctx context.Context, cfg service.NATSConfig) (*ops.KVTransferReader, f
 	if err != nil {
 		return fail(err)
 	}
-	return r, nc.Close, nil
+	return &deployment{bus: b, store: store, reader: r, close: nc.Close}, nil
 }
 
 // dial connects once, with the credentials and TLS files configured.
