@@ -630,10 +630,12 @@ func AcknowledgerRequests(group string, ps []Practice) ConsumerSpec {
 	}
 }
 
-// MIReporterTopology: lifecycle events in.
+// MIReporterTopology: lifecycle events in; the transfers bucket watched
+// for the in-flight gauge.
 func MIReporterTopology(group string) Topology {
 	return Topology{
 		Streams:   []StreamSpec{lifecycleStream, deadLetterStream},
+		KeyValues: []KeyValueSpec{TransfersBucket},
 		Consumers: []ConsumerSpec{MIReporterLifecycle(group)},
 	}
 }

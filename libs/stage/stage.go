@@ -181,9 +181,6 @@ func (s *Stage) observe(ctx context.Context, t *transfer.Transfer, c transfer.Ch
 	if i := int(c.Seq) - 2; i >= 0 && i < len(t.History) {
 		s.Metrics.StageLatency(ctx, string(c.From), c.At.Sub(t.History[i].At))
 	}
-	if t.Side.Terminal(c.From) {
-		s.Metrics.TransferReopened(ctx, t.Side)
-	}
 	if t.Side.Terminal(c.To) {
 		s.Metrics.TransferFinished(ctx, t.Side, c.To, c.Reason.Code)
 	}

@@ -175,25 +175,39 @@ func runDemo(ctx context.Context, js jetstream.JetStream, b *bus.Bus, practices 
 	if err != nil {
 		return nil // stopping
 	}
-	conv, err := at.Register(ctx, pt.Registration(pt.PreviousODS))
+	conv, err := registerAndWatch(ctx, at, store, pt, o.out, "gp2gp dev stack demo")
 	if err != nil {
-		return fmt.Errorf("devstack: demo registration: %w", err)
+		if ctx.Err() != nil {
+			return nil // stopping
+		}
+		return err
 	}
-	fmt.Fprintf(o.out, "\ngp2gp dev stack demo: %s %s (NHS %s) registered at %s; requesting the record from %s (conversation %s)\n",
-		pt.GivenName, pt.FamilyName, pt.NHSNumber, pt.CurrentODS, pt.PreviousODS, conv)
-	status, err := waitFinished(ctx, store, conv)
-	if err != nil {
-		return nil // stopping
-	}
-	fmt.Fprintf(o.out, "\ntransfer %s: requesting side %s, sending side %s\n", conv, sideState(status.Requesting), sideState(status.Sending))
-	for _, e := range status.Timeline {
-		fmt.Fprintln(o.out, "  "+e.String())
-	}
-	fmt.Fprintf(o.out, "\nlook it up again with: gp2gpctl status %s\n\n", conv)
 	if o.demoed != nil {
 		o.demoed(conv)
 	}
 	return nil
+}
+
+// registerAndWatch registers pt at practice at (from their previous
+// practice), waits for both sides of the transfer to finish and prints its
+// timeline to out.
+func registerAndWatch(ctx context.Context, at *practicesim.Practice, store *transfer.Store, pt practicesim.Patient, out io.Writer, title string) (string, error) {
+	conv, err := at.Register(ctx, pt.Registration(pt.PreviousODS))
+	if err != nil {
+		return "", fmt.Errorf("devstack: registration: %w", err)
+	}
+	fmt.Fprintf(out, "\n%s: %s %s (NHS %s) registered at %s; requesting the record from %s (conversation %s)\n",
+		title, pt.GivenName, pt.FamilyName, pt.NHSNumber, pt.CurrentODS, pt.PreviousODS, conv)
+	status, err := waitFinished(ctx, store, conv)
+	if err != nil {
+		return conv, err
+	}
+	fmt.Fprintf(out, "\ntransfer %s: requesting side %s, sending side %s\n", conv, sideState(status.Requesting), sideState(status.Sending))
+	for _, e := range status.Timeline {
+		fmt.Fprintln(out, "  "+e.String())
+	}
+	fmt.Fprintf(out, "\nlook it up again with: gp2gpctl status %s\n\n", conv)
+	return conv, nil
 }
 
 func sideState(v *ops.View) string {

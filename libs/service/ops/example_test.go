@@ -33,9 +33,6 @@ func ExampleNewInstruments() {
 	// # HELP gp2gp_transfers_finished_total Transfer sides that reached a terminal state
 	// # TYPE gp2gp_transfers_finished_total counter
 	// gp2gp_transfers_finished_total{outcome="failed",reason_code="19",side="sending",state="REQUEST_REJECTED"} 1
-	// # HELP gp2gp_transfers_in_flight Transfer sides started minus finished by this process
-	// # TYPE gp2gp_transfers_in_flight gauge
-	// gp2gp_transfers_in_flight{side="sending"} 0
 	// # HELP gp2gp_transfers_started_total Transfer sides created
 	// # TYPE gp2gp_transfers_started_total counter
 	// gp2gp_transfers_started_total{side="sending"} 1

@@ -27,11 +27,11 @@ const (
 	// state. Unit {transfer}; attributes side, state, outcome, reason_code.
 	// Prometheus: gp2gp_transfers_finished_total.
 	MetricTransfersFinished = "gp2gp.transfers.finished"
-	// MetricTransfersInFlight is transfer sides started minus finished, per
-	// process: sum it across every instance of every service. It restarts
-	// from 0 with a process, so it shows flow, not the true backlog (gp2gpctl
-	// list -state active shows that). Unit {transfer}; attribute side.
-	// Prometheus: gp2gp_transfers_in_flight (a gauge).
+	// MetricTransfersInFlight is the number of transfer sides not yet
+	// finished, by side and state, across the deployment (counted from the
+	// transfers bucket by ActiveTransfers; the mireporter exports it). Unit
+	// {transfer}; attributes side, state. Prometheus:
+	// gp2gp_transfers_in_flight (a gauge).
 	MetricTransfersInFlight = "gp2gp.transfers.in_flight"
 	// MetricStageDuration is how long a stage of a transfer took. Unit s,
 	// buckets from 1 ms to 10 days (with boundaries at 3 and 8 days, the
@@ -58,7 +58,8 @@ const (
 	AttrSide = "side"
 	// AttrState is the terminal state a transfer side finished in, such as
 	// INTEGRATED, REJECTED, FAILED, COMPLETED or REQUEST_REJECTED
-	// ("UNKNOWN" for a state the side does not have).
+	// ("UNKNOWN" for a state the side does not have); for
+	// MetricTransfersInFlight, the state a side is in.
 	AttrState = "state"
 	// AttrOutcome is "completed" for INTEGRATED and COMPLETED, "failed" for
 	// every other terminal state.
@@ -97,11 +98,9 @@ var StageBuckets = []float64{
 //
 // Call TransferStarted once per transfer side created (not when a
 // redelivery finds it already there) and TransferFinished once per side
-// entering a terminal state (not on a no-op repeat of the transition):
-// they also keep MetricTransfersInFlight.
+// entering a terminal state (not on a no-op repeat of the transition).
 type Instruments struct {
 	started, finished metric.Int64Counter
-	inFlight          metric.Int64UpDownCounter
 	stage             metric.Float64Histogram
 	sent, received    metric.Int64Counter
 }
@@ -129,10 +128,6 @@ func NewInstruments(meter metric.Meter) (*Instruments, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ops: create instruments: %w", err)
 	}
-	if i.inFlight, err = meter.Int64UpDownCounter(MetricTransfersInFlight, metric.WithUnit("{transfer}"),
-		metric.WithDescription("Transfer sides started minus finished by this process")); err != nil {
-		return nil, fmt.Errorf("ops: create instruments: %w", err)
-	}
 	if i.stage, err = meter.Float64Histogram(MetricStageDuration, metric.WithUnit("s"),
 		metric.WithDescription("How long a stage of a transfer took"),
 		metric.WithExplicitBucketBoundaries(StageBuckets...)); err != nil {
@@ -142,29 +137,17 @@ func NewInstruments(meter metric.Meter) (*Instruments, error) {
 }
 
 // TransferStarted records that a transfer side was created: it counts
-// MetricTransfersStarted and adds one to MetricTransfersInFlight.
+// MetricTransfersStarted.
 func (i *Instruments) TransferStarted(ctx context.Context, side transfer.Side) {
 	if i == nil {
 		return
 	}
 	set := metric.WithAttributeSet(attribute.NewSet(attribute.String(AttrSide, sideValue(side))))
 	i.started.Add(ctx, 1, set)
-	i.inFlight.Add(ctx, 1, set)
-}
-
-// TransferReopened records that a finished transfer side was taken back
-// into the transfer by a resend: it is in flight again (its first finish
-// stays counted in MetricTransfersFinished).
-func (i *Instruments) TransferReopened(ctx context.Context, side transfer.Side) {
-	if i == nil {
-		return
-	}
-	i.inFlight.Add(ctx, 1, metric.WithAttributeSet(attribute.NewSet(attribute.String(AttrSide, sideValue(side)))))
 }
 
 // TransferFinished records that a transfer side reached terminal state
-// state with reasonCode ("" for none): it counts MetricTransfersFinished
-// and takes one from MetricTransfersInFlight.
+// state with reasonCode ("" for none): it counts MetricTransfersFinished.
 func (i *Instruments) TransferFinished(ctx context.Context, side transfer.Side, state transfer.State, reasonCode string) {
 	if i == nil {
 		return
@@ -181,7 +164,6 @@ func (i *Instruments) TransferFinished(ctx context.Context, side transfer.Side, 
 	i.finished.Add(ctx, 1, metric.WithAttributeSet(attribute.NewSet(
 		attribute.String(AttrSide, s), attribute.String(AttrState, st),
 		attribute.String(AttrOutcome, outcome), attribute.String(AttrReasonCode, reasonValue(reasonCode)))))
-	i.inFlight.Add(ctx, -1, metric.WithAttributeSet(attribute.NewSet(attribute.String(AttrSide, s))))
 }
 
 // StageLatency records that stage took d (MetricStageDuration). stage
