@@ -7,6 +7,8 @@
 #   make run      start the dev stack: embedded NATS with JetStream and every
 #                 service in one process (Ctrl-C stops it; data stays in
 #                 ./.devstack)
+#   make transfer start another transfer on the running dev stack and print
+#                 its timeline (NHS=<dev patient's NHS number>, optional)
 #   make test     run every test of every module, with the race detector
 #   make build    build the service binaries into bin/
 #   make lint     gofmt, go vet, tidy go.mod files, generated code up to date,
@@ -41,13 +43,16 @@ ifdef GP2GP_SPEC_DIR
 export GP2GP_SPEC_DIR := $(abspath $(GP2GP_SPEC_DIR))
 endif
 
-.PHONY: help run test build lint proto bench fuzz clean
+.PHONY: help run transfer test build lint proto bench fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
 run: ## start the dev stack (embedded NATS + every service)
 	go run ./services/devstack/cmd/devstack
+
+transfer: ## another transfer on the running dev stack (NHS=…)
+	go run ./services/devstack/cmd/devstack register $(NHS)
 
 test: ## run every test of every module with -race
 	go test $(TEST_FLAGS) $(PACKAGES)
