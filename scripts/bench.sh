@@ -7,6 +7,8 @@
 # A benchmark takes part by having a sub-benchmark named "baseline" and one
 # or more named "gp2gp" or "gp2gp-<variant>", measured in the same run on
 # the same machine. Medians over BENCH_COUNT runs tame a noisy machine.
+# Benchmarks that report transfers/s, p50-ms and p99-ms (the dev stack's
+# whole transfers) get a second table with their medians.
 #
 # Knobs: BENCH_COUNT (runs per benchmark, default 5), BENCH_TIME (one
 # -benchtime for every package instead of each package's own below),
@@ -16,10 +18,12 @@ cd "$(dirname "$0")/.."
 
 count="${BENCH_COUNT:-5}"
 # package and its -benchtime: message counts for the bus, time for the
-# codec, whose extracts run from 30 KB to 20 MB.
+# codec, whose extracts run from 30 KB to 20 MB, transfer counts for the
+# dev stack (each of its four benchmarks runs that many, 50 at a time).
 declare -A benchtimes=(
 	[./libs/bus/]=3000x
 	[./libs/hl7/]=1s
+	[./services/devstack/]=250x
 )
 pkgs="${BENCH_PKGS:-${!benchtimes[*]}}"
 
@@ -61,3 +65,33 @@ END {
 		printf "%-32s %-16s %14.0f %14.0f %7.2f %10s %11s\n", b, k, base, ours, base / ours, median(mbs[b, k]), median(alloc[b, k])
 	}
 }' "$out" | sort
+
+# Throughput and latency, for the benchmarks that report them.
+if grep -q 'transfers/s' "$out"; then
+	echo
+	printf "%-32s %-16s %12s %10s %10s\n" benchmark variant "transfers/s" "p50-ms" "p99-ms"
+	awk '
+	/^Benchmark[^ \t]*[ \t].*[ \t]transfers\/s/ {
+		name = $1; sub(/-[0-9]+$/, "", name)
+		n = split(name, parts, "/"); kind = parts[n]
+		bench = substr(name, 1, length(name) - length(kind) - 1)
+		for (i = 2; i < NF; i++) {
+			if ($(i+1) == "transfers/s") tps[bench, kind] = tps[bench, kind] " " $i
+			if ($(i+1) == "p50-ms") p50[bench, kind] = p50[bench, kind] " " $i
+			if ($(i+1) == "p99-ms") p99[bench, kind] = p99[bench, kind] " " $i
+		}
+		seen[bench, kind] = 1
+	}
+	function median(s,   a, n, i, j, t) {
+		n = split(s, a, " ")
+		if (n == 0) return ""
+		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+		return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+	}
+	END {
+		for (key in seen) {
+			split(key, bk, SUBSEP)
+			printf "%-32s %-16s %12.1f %10.1f %10.1f\n", bk[1], bk[2], median(tps[key]), median(p50[key]), median(p99[key])
+		}
+	}' "$out" | sort
+fi
