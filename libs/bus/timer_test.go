@@ -2,6 +2,7 @@ package bus_test
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -121,4 +122,44 @@ func TestLargeBodiesTravelThroughTheObjectStore(t *testing.T) {
 	cancel()
 	require.NoError(t, <-done)
 	assert.Equal(t, big, data, "the handler sees the whole body")
+}
+
+// Timers waiting for days are pending deliveries of the timer consumer; a
+// timer that is due must still fire however many of them there are (a
+// consumer's usual limit of 1000 pending would starve it).
+func TestDueTimerFiresBehindThousandsOfWaitingOnes(t *testing.T) {
+	_, b, ctx := timersFixture(t)
+	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+	owner := bus.TimerOwner("", "requester")
+	const waiting = 1500
+	for i := range waiting {
+		require.NoError(t, b.Schedule(ctx, bus.Timer{Owner: owner, Kind: "final-ack", Key: "WAIT-" + strconv.Itoa(i),
+			Due: now.Add(8 * 24 * time.Hour)}))
+	}
+	fired := make(chan string, 1)
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- b.RunTimers(runCtx, bus.TimerConsumer("", "requester"), func(ctx context.Context, tm bus.Timer) error {
+			fired <- tm.Key
+			return nil
+		}, []bus.TimerOption{bus.WithTimerClock(func() time.Time { return now }), bus.WithTimerPoll(time.Hour)})
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	require.Eventually(t, func() bool {
+		info, err := b.JetStream().Consumer(ctx, bus.StreamTimers, owner+"-timers")
+		if err != nil {
+			return false
+		}
+		ci, err := info.Info(ctx)
+		return err == nil && ci.NumPending == 0
+	}, 30*time.Second, 50*time.Millisecond, "every waiting timer delivered once")
+
+	require.NoError(t, b.Schedule(ctx, bus.Timer{Owner: owner, Kind: "record", Key: "DUE-NOW", Due: now}))
+	select {
+	case key := <-fired:
+		assert.Equal(t, "DUE-NOW", key)
+	case <-time.After(15 * time.Second):
+		t.Fatal("a due timer did not fire behind the waiting ones")
+	}
 }

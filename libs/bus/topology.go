@@ -363,7 +363,8 @@ type ConsumerSpec struct {
 	// AckWait is how long the server waits for an ack before redelivering.
 	// The runner extends it with in-progress signals while a handler runs.
 	AckWait time.Duration
-	// MaxAckPending bounds unacknowledged messages across all instances.
+	// MaxAckPending bounds unacknowledged messages across all instances
+	// (0: DefaultMaxAckPending; -1: no limit).
 	MaxAckPending int
 	// MaxDeliveries is enforced by the runner: on the last delivery a
 	// failing message is dead-lettered rather than dropped. The server-side
@@ -483,6 +484,9 @@ func TimerConsumer(group, service string) ConsumerSpec {
 		// Timer handlers are quick; a short ack wait brings a timer that
 		// was waiting when the broker restarted back within seconds.
 		AckWait: 5 * time.Second,
+		// Every timer not yet due is a pending delivery: with a limit, a
+		// thousand 8-day timers would keep a due one from being delivered.
+		MaxAckPending: -1,
 	}
 }
 

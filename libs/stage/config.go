@@ -24,7 +24,11 @@ type Config struct {
 	Service   service.Config
 	Spine     spine.Config
 	Directory DirectoryConfig
-	// TimerPoll bounds how often a pending timeout is looked at.
+	// TimerPoll bounds how long a pending timeout waits before it is looked
+	// at again (default 10 minutes). A timeout fires on time whatever it is
+	// (the broker redelivers it when due); it bounds how late one fires if
+	// the clock jumps, and each pending timeout costs one redelivery per
+	// TimerPoll.
 	TimerPoll time.Duration
 }
 
@@ -51,7 +55,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	c := Config{
 		Service: sc, Spine: sp,
 		Directory: DirectoryConfig{File: get(EnvDirectoryFile), PDSURL: get(EnvPDSURL), SDSURL: get(EnvSDSURL), APIKey: get(EnvAPIKey)},
-		TimerPoll: time.Minute,
+		TimerPoll: 10 * time.Minute,
 	}
 	if v := get(EnvTimerPoll); v != "" {
 		d, err := time.ParseDuration(v)

@@ -130,7 +130,7 @@ func (s *Store) Create(ctx context.Context, t *Transfer) (*Transfer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("transfer: create %s: %w", k, err)
 	}
-	rec.revision = rev
+	rec.revision, rec.raw = rev, data
 	s.observed(ctx, &rec, rec.History)
 	return s.publishOutbox(ctx, k, &rec)
 }
@@ -157,7 +157,7 @@ func (s *Store) read(ctx context.Context, k string) (*Transfer, []byte, error) {
 	if err := json.Unmarshal(entry.Value(), &t); err != nil {
 		return nil, nil, fmt.Errorf("%w: decode %s: %v", ErrInvalid, k, err)
 	}
-	t.revision = entry.Revision()
+	t.revision, t.raw = entry.Revision(), entry.Value()
 	return &t, entry.Value(), nil
 }
 
@@ -171,10 +171,34 @@ func (s *Store) Update(ctx context.Context, side Side, conversationID string, fn
 	if err != nil {
 		return nil, err
 	}
+	return s.update(ctx, k, nil, fn)
+}
+
+// UpdateFrom is Update starting from t, a record as Get, Create or Update
+// returned it and not changed since: when nobody else has written the
+// record in between, it saves reading it again. t is what fn changes on
+// the first attempt.
+func (s *Store) UpdateFrom(ctx context.Context, t *Transfer, fn func(*Transfer) error) (*Transfer, error) {
+	k, err := key(t.Side, t.ConversationID)
+	if err != nil {
+		return nil, err
+	}
+	if t.revision == 0 || t.raw == nil {
+		t = nil
+	}
+	return s.update(ctx, k, t, fn)
+}
+
+func (s *Store) update(ctx context.Context, k string, first *Transfer, fn func(*Transfer) error) (*Transfer, error) {
 	for range s.maxAttempts {
-		t, before, err := s.read(ctx, k)
-		if err != nil {
-			return nil, err
+		t, before := first, []byte(nil)
+		if t != nil {
+			before, first = t.raw, nil
+		} else {
+			var err error
+			if t, before, err = s.read(ctx, k); err != nil {
+				return nil, err
+			}
 		}
 		seen := len(t.History)
 		if err := fn(t); err != nil {
@@ -208,7 +232,7 @@ func (s *Store) Update(ctx context.Context, side Side, conversationID string, fn
 		if err != nil {
 			return nil, fmt.Errorf("transfer: write %s: %w", k, err)
 		}
-		t.revision = rev
+		t.revision, t.raw = rev, data
 		s.observed(ctx, t, t.History[seen:])
 		return s.publishOutbox(ctx, k, t)
 	}
@@ -259,7 +283,7 @@ func (s *Store) publishOutbox(ctx context.Context, k string, t *Transfer) (*Tran
 		}
 		rev, err := s.kv.Update(ctx, k, data, t.revision)
 		if err == nil {
-			t.revision = rev
+			t.revision, t.raw = rev, data
 			return t, nil
 		}
 		if !isConflict(err) {

@@ -329,3 +329,39 @@ func TestUpdateOfAnUnknownTransfer(t *testing.T) {
 	_, err = f.store.Get(f.ctx, "middle", conv)
 	require.ErrorIs(t, err, transfer.ErrInvalid)
 }
+
+// UpdateFrom starts from the record the caller holds; when someone else
+// wrote it since, the change is made again on the fresh record, and
+// nothing is lost.
+func TestUpdateFromAStaleRecordAppliesOnTheFreshOne(t *testing.T) {
+	f := newFixture(t)
+	held := f.create(transfer.Sending)
+
+	fresh, err := f.store.UpdateFrom(f.ctx, held, func(tr *transfer.Transfer) error {
+		return tr.Transition(transfer.RecordRequested, transfer.Reason{})
+	})
+	require.NoError(t, err)
+	assert.Equal(t, transfer.RecordRequested, fresh.State)
+
+	stale, err := f.store.Get(f.ctx, transfer.Sending, conv)
+	require.NoError(t, err)
+	_, err = f.store.Update(f.ctx, transfer.Sending, conv, func(tr *transfer.Transfer) error { tr.NHSNumber = "9434765919"; return nil })
+	require.NoError(t, err)
+
+	var calls int
+	got, err := f.store.UpdateFrom(f.ctx, stale, func(tr *transfer.Transfer) error {
+		calls++
+		tr.Peer = oldPractice
+		return tr.Transition(transfer.ExtractSent, transfer.Reason{})
+	})
+	require.NoError(t, err)
+	assert.Equal(t, 2, calls, "the stale copy lost the compare-and-set; the fresh one won")
+	assert.Equal(t, "9434765919", got.NHSNumber, "the other writer's change is kept")
+	assert.Equal(t, oldPractice, got.Peer)
+
+	stored, err := f.store.Get(f.ctx, transfer.Sending, conv)
+	require.NoError(t, err)
+	assert.Equal(t, transfer.ExtractSent, stored.State)
+	assert.Equal(t, "9434765919", stored.NHSNumber)
+	require.Len(t, f.events(), 3, "REQUEST_RECEIVED, RECORD_REQUESTED, EXTRACT_SENT: once each")
+}

@@ -133,6 +133,7 @@ type Transfer struct {
 	Outbox []Change `json:"outbox,omitempty"`
 
 	revision uint64
+	raw      []byte // the stored bytes at revision
 }
 
 // New returns a record for side in its initial state, to pass to

@@ -86,7 +86,7 @@ func (a *acknowledger) finalAck(ctx context.Context, t *transfer.Transfer, ack *
 		return fmt.Errorf("%w: %s refers to %s, which is not this transfer's extract", errUnmatched, ack.MessageID, ack.MessageRef)
 	}
 	received.Role = transfer.RoleFinalAck
-	t, err := a.Store.Update(ctx, transfer.Sending, t.ConversationID, func(t *transfer.Transfer) error {
+	t, err := a.Store.UpdateFrom(ctx, t, func(t *transfer.Transfer) error {
 		t.RecordMessage(received)
 		if t.Terminal() {
 			return nil // a duplicate, or after the 8-day failure: ignored
@@ -117,7 +117,7 @@ func (a *acknowledger) requestAck(ctx context.Context, t *transfer.Transfer, ack
 		return fmt.Errorf("%w: %s refers to %s, which is not this transfer's request", errUnmatched, ack.MessageID, ack.MessageRef)
 	}
 	received.Role = transfer.RoleRequestAck
-	_, err := a.Store.Update(ctx, transfer.Requesting, t.ConversationID, func(t *transfer.Transfer) error {
+	_, err := a.Store.UpdateFrom(ctx, t, func(t *transfer.Transfer) error {
 		t.RecordMessage(received)
 		switch {
 		case ack.Type == hl7.AckAccept && t.State == transfer.RequestSent:

@@ -71,7 +71,7 @@ func (a *acknowledger) handleRequest(ctx context.Context, msg *bus.Msg) error {
 	if t == nil {
 		return nil
 	}
-	_, err = a.Store.Update(ctx, side, conv, func(t *transfer.Transfer) error {
+	_, err = a.Store.UpdateFrom(ctx, t, func(t *transfer.Transfer) error {
 		t.RecordMessage(transfer.Message{ID: req.MessageId, Interaction: string(hl7.ApplicationAck), Direction: transfer.Outbound,
 			At: now, Role: role, Ref: hl7.NormalizeID(req.MessageRef), AckType: req.TypeCode, Code: req.ReasonCode, Size: len(payload)})
 		return nil

@@ -189,7 +189,7 @@ func startBenchStack(b *testing.B, syncAlways bool) *benchStack {
 	}
 
 	cfg := stagetest.Config(b, srv.URL())
-	cfg.TimerPoll = time.Minute // stage.Load's default: stagetest's 50 ms redelivers every pending timer 20 times a second
+	cfg.TimerPoll = 10 * time.Minute // stage.Load's default: stagetest's 50 ms redelivers every pending timer 20 times a second
 	cfg.Directory.File = st.dirPath
 	opts := []stage.Option{stage.WithDirectory(st.dir, st.dir), stage.WithStartOptions(service.WithLogOutput(io.Discard))}
 	runs := map[string]func(context.Context) error{

@@ -61,7 +61,9 @@ func (r *receiver) handleExtract(ctx context.Context, conv string, env *ebxml.Me
 	}
 	if m, ok := t.MessageByRole(transfer.RoleEHRExtract, transfer.Inbound); ok {
 		if hl7.SameID(m.ID, msgID) || hl7.SameID(m.ID, env.Envelope.MessageID) {
-			return nil // the same extract delivered again
+			// The same extract delivered again: repeat the hand-over,
+			// which may not have happened (each step is idempotent).
+			return r.resumeHandover(ctx, t, ex, env)
 		}
 		return r.nack(ctx, t, "duplicate-extract/"+msgID, msgID, hl7.ReasonDuplicateExtract)
 	}
@@ -113,19 +115,11 @@ func (r *receiver) handleExtract(ctx context.Context, conv string, env *ebxml.Me
 	issues := issuesOf(t, ex, summary, returning)
 	rec.Issues = issues
 	rec.AutoIntegrated = r.cfg.AutoIntegrate && len(issues) == 0
-	// Hand the record over (and accept it, when the policy allows) before
-	// recording the state: every step is idempotent, so a handler stopped
-	// half way repeats them all on redelivery. An outcome that overtakes
-	// the state change is retried until the state catches up.
-	if err := r.publishReady(ctx, t, rec, docs); err != nil {
-		return err
-	}
-	if rec.AutoIntegrated {
-		if err := r.finalAck(ctx, t.ConversationID, received.ID, t, hl7.AckAccept, ""); err != nil {
-			return err
-		}
-	}
-	_, err = r.Store.Update(ctx, transfer.Requesting, conv, func(t *transfer.Transfer) error {
+	// Record the state, then hand the record over (and accept it, when the
+	// policy allows): the practice's outcome can then never find the
+	// transfer not yet waiting for it. A redelivery of the extract repeats
+	// the hand-over (resumeHandover).
+	t, err = r.Store.UpdateFrom(ctx, t, func(t *transfer.Transfer) error {
 		if _, done := t.MessageByRole(transfer.RoleEHRExtract, transfer.Inbound); done {
 			return nil // a concurrent delivery took it
 		}
@@ -150,7 +144,49 @@ func (r *receiver) handleExtract(ctx context.Context, conv string, env *ebxml.Me
 		}
 		return nil
 	})
-	return err
+	if err != nil && !errors.Is(err, transfer.ErrEventsPending) {
+		return err
+	}
+	if m, ok := t.MessageByRole(transfer.RoleEHRExtract, transfer.Inbound); !ok || m.ID != received.ID {
+		return nil // another extract was taken concurrently
+	}
+	return r.handover(ctx, t, docs, err)
+}
+
+// handover gives the practice's system the record t holds (docs are its
+// attachments), and asks for the final AA when it was integrated
+// automatically. pending is the error of the state update before it (a
+// lifecycle event still to publish), returned once the hand-over is done.
+func (r *receiver) handover(ctx context.Context, t *transfer.Transfer, docs []*gp2gpv1.Attachment, pending error) error {
+	if err := r.publishReady(ctx, t, t.Record, docs); err != nil {
+		return err
+	}
+	if t.Record.AutoIntegrated {
+		m, _ := t.MessageByRole(transfer.RoleEHRExtract, transfer.Inbound)
+		if err := r.finalAck(ctx, t.ConversationID, m.ID, t, hl7.AckAccept, ""); err != nil {
+			return err
+		}
+	}
+	return pending
+}
+
+// resumeHandover repeats the hand-over of an extract delivered again after
+// its state was recorded: the handler that recorded it may have stopped
+// before handing the record over.
+func (r *receiver) resumeHandover(ctx context.Context, t *transfer.Transfer, ex *hl7.Extract, env *ebxml.Message) error {
+	auto := t.State == transfer.Integrated && t.Record != nil && t.Record.AutoIntegrated
+	if (t.State != transfer.ReadyToIntegrate && !auto) || t.Record == nil || ex == nil {
+		return nil // handed over and answered, or never taken
+	}
+	summary, err := ehr.Summarize(ex.Content)
+	if err != nil {
+		return nil // it was taken before, so this cannot fail; nothing to repeat
+	}
+	_, docs, err := r.store(ctx, t.ConversationID, env, summary)
+	if err != nil {
+		return err
+	}
+	return r.handover(ctx, t, docs, nil)
 }
 
 // store keeps the extract, its summary and its inline documents in the
@@ -237,14 +273,11 @@ func issuesOf(t *transfer.Transfer, ex *hl7.Extract, s ehr.Summary, returning bo
 
 // publishReady hands the stored record to the practice's system.
 func (r *receiver) publishReady(ctx context.Context, t *transfer.Transfer, rec *transfer.Record, docs []*gp2gpv1.Attachment) error {
-	info, err := r.Records.GetInfo(ctx, rec.Object)
-	if err != nil {
-		return fmt.Errorf("stored extract %s: %w", rec.Object, err)
-	}
+	m, _ := t.MessageByRole(transfer.RoleEHRExtract, transfer.Inbound)
 	ready := &gp2gpv1.RecordReady{
 		ConversationId: t.ConversationID, PracticeOds: t.Practice.ODS, SendingPracticeOds: t.Peer.ODS,
 		Patient:     &gp2gpv1.Patient{NhsNumber: t.NHSNumber},
-		EhrExtract:  &gp2gpv1.Content{Content: &gp2gpv1.Content_Object{Object: &gp2gpv1.ObjectRef{Bucket: bus.BucketRecords, Name: info.Name, Size: info.Size}}},
+		EhrExtract:  &gp2gpv1.Content{Content: &gp2gpv1.Content_Object{Object: &gp2gpv1.ObjectRef{Bucket: bus.BucketRecords, Name: rec.Object, Size: uint64(m.Size)}}},
 		Attachments: docs, ReceivedAt: timestamppb.New(r.Now()), AutoIntegrated: rec.AutoIntegrated,
 	}
 	if reg := t.Registration; reg != nil {
@@ -254,8 +287,8 @@ func (r *receiver) publishReady(ctx context.Context, t *transfer.Transfer, rec *
 	for _, i := range rec.Issues {
 		ready.Issues = append(ready.Issues, gp2gpv1.RecordIssue(gp2gpv1.RecordIssue_value[i]))
 	}
-	_, err = r.Bus.PublishProto(ctx, bus.Outgoing{
-		Subject: bus.RecordReadySubject(t.Practice.ODS), DedupeID: "record-ready." + t.ConversationID,
+	_, err := r.Bus.PublishProto(ctx, bus.Outgoing{
+		Subject: bus.RecordReadySubject(t.Practice.ODS), DedupeID: "record-ready." + t.ConversationID + "." + m.ID,
 		Headers: bus.Headers{ConversationID: t.ConversationID},
 	}, ready)
 	return err
@@ -269,7 +302,7 @@ func (r *receiver) reject(ctx context.Context, t *transfer.Transfer, received tr
 	if err := r.finalAck(ctx, t.ConversationID, received.ID, t, hl7.NackType(code), code); err != nil {
 		return err
 	}
-	_, err := r.Store.Update(ctx, transfer.Requesting, t.ConversationID, func(t *transfer.Transfer) error {
+	_, err := r.Store.UpdateFrom(ctx, t, func(t *transfer.Transfer) error {
 		if _, done := t.MessageByRole(transfer.RoleEHRExtract, transfer.Inbound); done {
 			return nil
 		}

@@ -63,7 +63,7 @@ func (r *receiver) handleOutcome(ctx context.Context, msg *bus.Msg) error {
 	if err := r.ackOutcome(ctx, t, code); err != nil {
 		return err
 	}
-	_, err = r.Store.Update(ctx, transfer.Requesting, conv, func(t *transfer.Transfer) error {
+	_, err = r.Store.UpdateFrom(ctx, t, func(t *transfer.Transfer) error {
 		if t.State != transfer.ReadyToIntegrate {
 			return nil
 		}

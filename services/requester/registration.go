@@ -66,7 +66,7 @@ func (r *requester) handleRegistration(ctx context.Context, msg *bus.Msg) error 
 		return err
 	}
 	r.Logger.InfoContext(ctx, "registration accepted", "event_id", ev.EventId, "practice", practice.ODS)
-	return r.sendRequest(ctx, conv, ev, practice)
+	return r.sendRequest(ctx, conv, ev, practice, existing)
 }
 
 func registrationEventID(t *transfer.Transfer) string {
@@ -121,7 +121,8 @@ func conversationID(ev *gp2gpv1.RegistrationEvent) string {
 }
 
 // sendRequest resolves the previous practice and sends it the EHR Request.
-func (r *requester) sendRequest(ctx context.Context, conv string, ev *gp2gpv1.RegistrationEvent, practice transfer.Practice) error {
+// held is the record as stored (nil if unknown).
+func (r *requester) sendRequest(ctx context.Context, conv string, ev *gp2gpv1.RegistrationEvent, practice transfer.Practice, held *transfer.Transfer) error {
 	nhs := ev.Patient.NhsNumber
 	prev := strings.ToUpper(strings.TrimSpace(ev.PreviousPracticeOds))
 	if prev == "" {
@@ -166,7 +167,7 @@ func (r *requester) sendRequest(ctx context.Context, conv string, ev *gp2gpv1.Re
 	if err != nil {
 		return err
 	}
-	t, err := r.Store.Update(ctx, transfer.Requesting, conv, func(t *transfer.Transfer) error {
+	update := func(t *transfer.Transfer) error {
 		t.Practice.PartyKey = practice.PartyKey
 		t.Peer = to
 		t.RequestID = req.RequestID
@@ -179,7 +180,13 @@ func (r *requester) sendRequest(ctx context.Context, conv string, ev *gp2gpv1.Re
 			t.Deadlines[timerExtract] = deadline
 		}
 		return t.Transition(transfer.RequestSent, transfer.Reason{Detail: "EHR Request sent to " + prev})
-	})
+	}
+	var t *transfer.Transfer
+	if held != nil {
+		t, err = r.Store.UpdateFrom(ctx, held, update)
+	} else {
+		t, err = r.Store.Update(ctx, transfer.Requesting, conv, update)
+	}
 	if err != nil {
 		return err
 	}

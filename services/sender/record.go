@@ -142,7 +142,7 @@ func (s *sender) sendExtract(ctx context.Context, t *transfer.Transfer, rec *gp2
 		return err
 	}
 	due := now.Add(s.cfg.FinalAckTimeout)
-	t, err = s.Store.Update(ctx, transfer.Sending, t.ConversationID, func(t *transfer.Transfer) error {
+	t, err = s.Store.UpdateFrom(ctx, t, func(t *transfer.Transfer) error {
 		t.ExtractID = id
 		t.RecordMessage(transfer.Message{ID: id, Interaction: string(ex.Interaction), Direction: transfer.Outbound,
 			At: now, Role: transfer.RoleEHRExtract, Size: len(payload)})

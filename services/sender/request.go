@@ -77,6 +77,8 @@ func (s *sender) handleRequest(ctx context.Context, msg *bus.Msg, conv string, p
 		t = existing
 	case cerr != nil && !errors.Is(cerr, transfer.ErrEventsPending):
 		return cerr
+	default:
+		t = existing // as stored
 	}
 
 	if err != nil {
@@ -103,14 +105,8 @@ func (s *sender) handleRequest(ctx context.Context, msg *bus.Msg, conv string, p
 	} else if err != nil {
 		return err
 	}
-	t, err = s.Store.Update(ctx, transfer.Sending, conv, func(t *transfer.Transfer) error {
-		t.Practice.PartyKey = self.PartyKey
-		t.Peer.PartyKey = peer.PartyKey
-		return nil
-	})
-	if err != nil {
-		return err
-	}
+	// Stored with the next change (askRecord or refuse).
+	t.Practice.PartyKey, t.Peer.PartyKey = self.PartyKey, peer.PartyKey
 
 	// 07: GP2GP switched off for this practice.
 	info, err := s.SDS.Practice(ctx, practice.ODS)
@@ -164,7 +160,9 @@ func (s *sender) lookupOutcome(msg *bus.Msg, err error) (hl7.ReasonCode, string,
 // transfer not yet waiting for it; a redelivery asks again, idempotently).
 func (s *sender) askRecord(ctx context.Context, t *transfer.Transfer) error {
 	due := s.Now().Add(s.cfg.RecordTimeout)
-	t, err := s.Store.Update(ctx, transfer.Sending, t.ConversationID, func(t *transfer.Transfer) error {
+	keys := partyKeys(t)
+	t, err := s.update(ctx, t, func(t *transfer.Transfer) error {
+		keys(t)
 		if t.State == transfer.RequestReceived {
 			setDeadline(t, timerRecord, due)
 		}
@@ -212,7 +210,9 @@ func (s *sender) refuse(ctx context.Context, t *transfer.Transfer, code hl7.Reas
 			return err
 		}
 	}
-	_, err := s.Store.Update(ctx, transfer.Sending, t.ConversationID, func(t *transfer.Transfer) error {
+	keys := partyKeys(t)
+	_, err := s.update(ctx, t, func(t *transfer.Transfer) error {
+		keys(t)
 		delete(t.Deadlines, timerRecord)
 		return t.Transition(transfer.RequestRejected, transfer.Reason{Code: string(code), Detail: detail})
 	})
@@ -220,6 +220,29 @@ func (s *sender) refuse(ctx context.Context, t *transfer.Transfer, code hl7.Reas
 		s.Logger.WarnContext(ctx, "EHR Request refused", "reason_code", code, "detail", detail)
 	}
 	return err
+}
+
+// update changes held, the sending side as this handler holds it (party
+// keys it looked up may be set on it, not yet stored; fn stores them).
+func (s *sender) update(ctx context.Context, held *transfer.Transfer, fn func(*transfer.Transfer) error) (*transfer.Transfer, error) {
+	if held.Revision() == 0 {
+		return s.Store.Update(ctx, transfer.Sending, held.ConversationID, fn)
+	}
+	return s.Store.UpdateFrom(ctx, held, fn)
+}
+
+// partyKeys returns a function that gives a record the MHS party keys t
+// has, where the record has none yet.
+func partyKeys(t *transfer.Transfer) func(*transfer.Transfer) {
+	self, peer := t.Practice.PartyKey, t.Peer.PartyKey
+	return func(t *transfer.Transfer) {
+		if t.Practice.PartyKey == "" {
+			t.Practice.PartyKey = self
+		}
+		if t.Peer.PartyKey == "" {
+			t.Peer.PartyKey = peer
+		}
+	}
 }
 
 func setDeadline(t *transfer.Transfer, kind string, due time.Time) {

@@ -2,6 +2,7 @@ package ehr
 
 import (
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -72,18 +73,40 @@ func (g *generator) rollback(c checkpoint) {
 // size.
 const probeEncounters = 24
 
+// probeSeed seeds every probe: the estimate is the same for every
+// patient, so it is worked out once per kind of record (probeKey).
+const probeSeed = 0x5851f42d4c957f2d
+
+// probeKey is what an encounter's size depends on, bar the random content
+// an average evens out.
+type probeKey struct {
+	sendingODS, requestingODS string
+	attachments, nopat, local int
+}
+
+// probes holds probe results by probeKey.
+var probes sync.Map
+
 // probe estimates the serialised size of one encounter, and of the
 // shortest note encounter, with a throwaway generator, so that encounter
 // dates can be spread over the record before the final number of
-// encounters is known.
+// encounters is known. The estimate depends on the probeKey only (and so
+// does the output, deterministically); it is worked out once for each.
 func (g *generator) probe() (average, shortest int) {
-	p := newGenerator(g.s, g.s.seed^0x5851f42d4c957f2d)
+	k := probeKey{g.s.sendingODS, g.s.requestingODS, len(g.s.attachments), g.s.nopat, g.s.local}
+	if v, ok := probes.Load(k); ok {
+		r := v.([2]int)
+		return r[0], r[1]
+	}
+	p := newGenerator(g.s, probeSeed)
 	_, folder := p.shell()
 	total := 0
 	for i := 0; i < probeEncounters; i++ {
 		total += size(p.encounter(folder, i, p.encounterTime(i, probeEncounters)))
 	}
-	return max(1, total/probeEncounters), p.note(folder, 0, p.end)
+	average, shortest = max(1, total/probeEncounters), p.note(folder, 0, p.end)
+	probes.Store(k, [2]int{average, shortest})
+	return average, shortest
 }
 
 // note appends an encounter holding one NarrativeStatement whose text
