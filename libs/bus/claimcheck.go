@@ -70,3 +70,14 @@ func (b *Bus) checkOut(ctx context.Context, msg *Msg) error {
 	msg.Data = data
 	return nil
 }
+
+// defaultChunk is the object store's usual chunk size.
+const defaultChunk = 128 << 10
+
+// PutObject stores data under name in store, in chunks no larger than the
+// data (the client otherwise allocates a whole 128 KiB chunk for a small
+// object).
+func PutObject(ctx context.Context, store jetstream.ObjectStore, name string, data []byte) (*jetstream.ObjectInfo, error) {
+	chunk := uint32(min(max(len(data), 1), defaultChunk))
+	return store.Put(ctx, jetstream.ObjectMeta{Name: name, Opts: &jetstream.ObjectMetaOptions{ChunkSize: chunk}}, bytes.NewReader(data))
+}

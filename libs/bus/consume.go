@@ -115,6 +115,10 @@ func WithMiddleware(mws ...Middleware) ConsumeOption {
 // to hand over the messages already fetched.
 const drainTimeout = 2 * time.Second
 
+// pullExpiry bounds how long one pull request waits on the server; its
+// heartbeats come every half of it.
+const pullExpiry = 5 * time.Second
+
 // Consume runs h on every message of the durable consumer spec until ctx
 // ends, then stops fetching, lets in-flight handlers finish (see
 // WithShutdownTimeout) and returns nil. The consumer must exist: Ensure
@@ -148,7 +152,10 @@ func (b *Bus) Consume(ctx context.Context, spec ConsumerSpec, h Handler, opts ..
 	if o.prefetch == 0 {
 		o.prefetch = o.concurrency
 	}
-	iter, err := cons.Messages(jetstream.PullMaxMessages(o.prefetch))
+	// Short pulls: a pull request the server lost (a reconnect, a
+	// consumer leader change) is noticed from the missing heartbeats and
+	// re-issued within pullExpiry instead of the client's default 30 s.
+	iter, err := cons.Messages(jetstream.PullMaxMessages(o.prefetch), jetstream.PullExpiry(pullExpiry))
 	if err != nil {
 		return fmt.Errorf("bus: consume %s: %w", spec.Durable, err)
 	}

@@ -56,6 +56,48 @@ func TestHappyPath(t *testing.T) {
 	}
 }
 
+// Record-ready carries an extract of up to 256 KiB inline, a larger one
+// by reference to the records object store; the practice's system
+// integrates both.
+func TestRecordReadyInlinesSmallExtractsAndReferencesLargeOnes(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		size   int
+		inline bool
+	}{
+		{"small", 30_000, true},
+		{"large", 600_000, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			readies := make(chan *gp2gpv1.RecordReady, 1)
+			h := newHarness(t, withRecordSize(tc.size), withIntegrationFunc(func(r *gp2gpv1.RecordReady) practicesim.IntegrationBehaviour {
+				select {
+				case readies <- r:
+				default: // a repeated hand-over
+				}
+				return practicesim.IntegrationBehaviour{}
+			}))
+			h.start()
+			conv := h.register()
+			h.waitState(transfer.Requesting, conv, transfer.Integrated)
+			ready := <-readies
+			if tc.inline {
+				assert.Greater(t, len(ready.GetEhrExtract().GetInline()), tc.size/2)
+				assert.Nil(t, ready.GetEhrExtract().GetObject())
+			} else {
+				assert.Nil(t, ready.GetEhrExtract().GetInline())
+				ref := ready.GetEhrExtract().GetObject()
+				require.NotNil(t, ref)
+				assert.Equal(t, conv+"/extract.xml", ref.GetName())
+				assert.Greater(t, ref.GetSize(), uint64(256<<10))
+			}
+			record, err := h.practice[newODS].WaitRecord(h.ctx, conv)
+			require.NoError(t, err)
+			assert.Greater(t, record.ExtractBytes, tc.size/2)
+		})
+	}
+}
+
 // Every span of one transfer, across every stage and the practices'
 // systems, belongs to one trace.
 func TestOneTracePerTransfer(t *testing.T) {

@@ -84,6 +84,7 @@ type harnessConfig struct {
 	directory   func(*directory.FileData)
 	auto        bool
 	lossy       bool
+	recordSize  int
 }
 
 func withRecords(f func(nhs string) practicesim.RecordBehaviour) harnessOption {
@@ -96,9 +97,16 @@ func withIntegration(b practicesim.IntegrationBehaviour) harnessOption {
 	}
 }
 
+func withIntegrationFunc(f func(*gp2gpv1.RecordReady) practicesim.IntegrationBehaviour) harnessOption {
+	return func(c *harnessConfig) { c.integration = f }
+}
+
 func withDirectory(f func(*directory.FileData)) harnessOption {
 	return func(c *harnessConfig) { c.directory = f }
 }
+
+// withRecordSize makes the previous practice's records about n bytes.
+func withRecordSize(n int) harnessOption { return func(c *harnessConfig) { c.recordSize = n } }
 
 func withAutoIntegration() harnessOption { return func(c *harnessConfig) { c.auto = true } }
 
@@ -148,6 +156,9 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 		}
 		if hc.integration != nil {
 			popts = append(popts, practicesim.WithIntegration(hc.integration))
+		}
+		if hc.recordSize > 0 {
+			popts = append(popts, practicesim.WithRecordSize(hc.recordSize))
 		}
 		sim, err := practicesim.New(h.bus, practicesim.Config{ODS: p.ods, ASID: p.asid}, popts...)
 		require.NoError(t, err)

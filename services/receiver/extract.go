@@ -1,7 +1,6 @@
 package receiver
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -150,15 +149,15 @@ func (r *receiver) handleExtract(ctx context.Context, conv string, env *ebxml.Me
 	if m, ok := t.MessageByRole(transfer.RoleEHRExtract, transfer.Inbound); !ok || m.ID != received.ID {
 		return nil // another extract was taken concurrently
 	}
-	return r.handover(ctx, t, docs, err)
+	return r.handover(ctx, t, docs, env.Payload, err)
 }
 
 // handover gives the practice's system the record t holds (docs are its
-// attachments), and asks for the final AA when it was integrated
+// attachments, payload the extract), and asks for the final AA when it was integrated
 // automatically. pending is the error of the state update before it (a
 // lifecycle event still to publish), returned once the hand-over is done.
-func (r *receiver) handover(ctx context.Context, t *transfer.Transfer, docs []*gp2gpv1.Attachment, pending error) error {
-	if err := r.publishReady(ctx, t, t.Record, docs); err != nil {
+func (r *receiver) handover(ctx context.Context, t *transfer.Transfer, docs []*gp2gpv1.Attachment, payload []byte, pending error) error {
+	if err := r.publishReady(ctx, t, t.Record, docs, payload); err != nil {
 		return err
 	}
 	if t.Record.AutoIntegrated {
@@ -186,7 +185,7 @@ func (r *receiver) resumeHandover(ctx context.Context, t *transfer.Transfer, ex 
 	if err != nil {
 		return err
 	}
-	return r.handover(ctx, t, docs, nil)
+	return r.handover(ctx, t, docs, env.Payload, nil)
 }
 
 // store keeps the extract, its summary and its inline documents in the
@@ -226,7 +225,7 @@ func (r *receiver) store(ctx context.Context, conv string, env *ebxml.Message, s
 }
 
 func (r *receiver) put(ctx context.Context, name string, data []byte) (*gp2gpv1.ObjectRef, error) {
-	info, err := r.Records.Put(ctx, jetstream.ObjectMeta{Name: name}, bytes.NewReader(data))
+	info, err := bus.PutObject(ctx, r.Records, name, data)
 	if err != nil {
 		return nil, fmt.Errorf("store %s: %w", name, err)
 	}
@@ -271,13 +270,23 @@ func issuesOf(t *transfer.Transfer, ex *hl7.Extract, s ehr.Summary, returning bo
 	return issues
 }
 
-// publishReady hands the stored record to the practice's system.
-func (r *receiver) publishReady(ctx context.Context, t *transfer.Transfer, rec *transfer.Record, docs []*gp2gpv1.Attachment) error {
+// inlineExtract is the largest extract record-ready carries inline; a
+// larger one is referenced in the records object store (where every
+// extract is kept either way).
+const inlineExtract = 256 << 10
+
+// publishReady hands the stored record to the practice's system. payload
+// is the extract, when the caller has it.
+func (r *receiver) publishReady(ctx context.Context, t *transfer.Transfer, rec *transfer.Record, docs []*gp2gpv1.Attachment, payload []byte) error {
 	m, _ := t.MessageByRole(transfer.RoleEHRExtract, transfer.Inbound)
+	extract := &gp2gpv1.Content{Content: &gp2gpv1.Content_Object{Object: &gp2gpv1.ObjectRef{Bucket: bus.BucketRecords, Name: rec.Object, Size: uint64(m.Size)}}}
+	if payload != nil && len(payload) <= inlineExtract {
+		extract = &gp2gpv1.Content{Content: &gp2gpv1.Content_Inline{Inline: payload}}
+	}
 	ready := &gp2gpv1.RecordReady{
 		ConversationId: t.ConversationID, PracticeOds: t.Practice.ODS, SendingPracticeOds: t.Peer.ODS,
 		Patient:     &gp2gpv1.Patient{NhsNumber: t.NHSNumber},
-		EhrExtract:  &gp2gpv1.Content{Content: &gp2gpv1.Content_Object{Object: &gp2gpv1.ObjectRef{Bucket: bus.BucketRecords, Name: rec.Object, Size: uint64(m.Size)}}},
+		EhrExtract:  extract,
 		Attachments: docs, ReceivedAt: timestamppb.New(r.Now()), AutoIntegrated: rec.AutoIntegrated,
 	}
 	if reg := t.Registration; reg != nil {
