@@ -1,6 +1,7 @@
 package bus
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"time"
 )
@@ -31,4 +32,11 @@ func (b Backoff) Delay(attempt uint64) time.Duration {
 		d += time.Duration((rand.Float64()*2 - 1) * spread)
 	}
 	return d
+}
+
+func (b Backoff) validate() error {
+	if b.Min <= 0 || b.Max < b.Min || b.Jitter < 0 || b.Jitter > 1 {
+		return fmt.Errorf("backoff %+v: need 0 < Min ≤ Max and 0 ≤ Jitter ≤ 1", b)
+	}
+	return nil
 }

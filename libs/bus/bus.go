@@ -23,6 +23,7 @@ type Bus struct {
 	tracer      trace.Tracer
 	propagator  propagation.TextMapPropagator
 	inlineLimit int
+	backoff     Backoff
 
 	bodiesMu sync.Mutex
 	bodies   jetstream.ObjectStore
@@ -85,6 +86,19 @@ func WithInlineLimit(n int) Option {
 	}
 }
 
+// WithRetryBackoff sets the backoff between deliveries of a message whose
+// handler failed, for every consumer of the bus that does not set its own
+// (default DefaultBackoff).
+func WithRetryBackoff(bo Backoff) Option {
+	return func(b *Bus) error {
+		if err := bo.validate(); err != nil {
+			return fmt.Errorf("bus: WithRetryBackoff: %w", err)
+		}
+		b.backoff = bo
+		return nil
+	}
+}
+
 // New returns a Bus on js.
 func New(js jetstream.JetStream, opts ...Option) (*Bus, error) {
 	if js == nil {
@@ -96,6 +110,7 @@ func New(js jetstream.JetStream, opts ...Option) (*Bus, error) {
 		tracer:      noop.NewTracerProvider().Tracer(instrumentationName),
 		propagator:  propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}),
 		inlineLimit: DefaultInlineLimit,
+		backoff:     DefaultBackoff,
 	}
 	for _, o := range opts {
 		if err := o(b); err != nil {

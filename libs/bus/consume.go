@@ -77,11 +77,11 @@ func WithPrefetch(n int) ConsumeOption {
 }
 
 // WithBackoff sets the redelivery delays for failed messages (default
-// DefaultBackoff).
+// the bus's, see WithRetryBackoff).
 func WithBackoff(b Backoff) ConsumeOption {
 	return func(o *consumeOptions) error {
-		if b.Min <= 0 || b.Max < b.Min || b.Jitter < 0 || b.Jitter > 1 {
-			return fmt.Errorf("bus: WithBackoff(%+v): need 0 < Min ≤ Max and 0 ≤ Jitter ≤ 1", b)
+		if err := b.validate(); err != nil {
+			return fmt.Errorf("bus: WithBackoff: %w", err)
 		}
 		o.backoff = b
 		return nil
@@ -125,7 +125,7 @@ const pullExpiry = 5 * time.Second
 // creates it. It returns an error only if it cannot start or the consumer
 // disappears.
 func (b *Bus) Consume(ctx context.Context, spec ConsumerSpec, h Handler, opts ...ConsumeOption) error {
-	o := consumeOptions{concurrency: 1, backoff: DefaultBackoff, shutdownTimeout: 30 * time.Second}
+	o := consumeOptions{concurrency: 1, backoff: b.backoff, shutdownTimeout: 30 * time.Second}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return err

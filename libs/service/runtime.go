@@ -48,6 +48,7 @@ type StartOption func(*startOptions)
 type startOptions struct {
 	logOutput io.Writer
 	tracer    *sdktrace.TracerProvider
+	bus       []bus.Option
 }
 
 // WithLogOutput sends log lines to w instead of standard error.
@@ -58,6 +59,12 @@ func WithLogOutput(w io.Writer) StartOption { return func(o *startOptions) { o.l
 // not shut tp down.
 func WithTracerProvider(tp *sdktrace.TracerProvider) StartOption {
 	return func(o *startOptions) { o.tracer = tp }
+}
+
+// WithBusOptions adds options to the service's Bus (tests shorten the
+// retry backoff).
+func WithBusOptions(opts ...bus.Option) StartOption {
+	return func(o *startOptions) { o.bus = append(o.bus, opts...) }
 }
 
 // Start sets up logging and tracing for the service called name, then
@@ -93,7 +100,7 @@ func Start(ctx context.Context, name string, cfg Config, opts ...StartOption) (*
 		return nil, err
 	}
 	if rt.JS, err = jetstream.New(rt.Conn); err == nil {
-		rt.Bus, err = bus.New(rt.JS, bus.WithLogger(logger), bus.WithTracerProvider(tp))
+		rt.Bus, err = bus.New(rt.JS, append([]bus.Option{bus.WithLogger(logger), bus.WithTracerProvider(tp)}, o.bus...)...)
 	}
 	if err != nil {
 		rt.Conn.Close()

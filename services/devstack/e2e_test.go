@@ -143,6 +143,9 @@ func TestSenderRefusals(t *testing.T) {
 			opts: []harnessOption{withDirectory(func(d *directory.FileData) { d.Patients[0].CurrentODS = "C81007" })}},
 		{name: "06 PDS does not know the patient", code: hl7.ReasonPatientNotAtSurgery,
 			opts: []harnessOption{withDirectory(func(d *directory.FileData) { d.Patients = d.Patients[1:] })}},
+		{name: "20 PDS unavailable through every retry", code: hl7.ReasonSpineError, opts: []harnessOption{withPDSDown()}},
+		{name: "99 Spine refuses the extract", code: hl7.ReasonUnexpectedCondition,
+			opts: []harnessOption{withRefusingWire(hl7.EHRExtractUK06, newASID)}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

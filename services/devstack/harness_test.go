@@ -3,11 +3,13 @@ package devstack_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -85,6 +87,8 @@ type harnessConfig struct {
 	auto        bool
 	lossy       bool
 	recordSize  int
+	pdsDown     bool
+	refuse      map[wireRoute]int
 }
 
 func withRecords(f func(nhs string) practicesim.RecordBehaviour) harnessOption {
@@ -104,6 +108,21 @@ func withIntegrationFunc(f func(*gp2gpv1.RecordReady) practicesim.IntegrationBeh
 func withDirectory(f func(*directory.FileData)) harnessOption {
 	return func(c *harnessConfig) { c.directory = f }
 }
+
+// withRefusingWire makes the transport refuse, for good, the first message
+// of interaction in to the practice with ASID toASID.
+func withRefusingWire(in hl7.Interaction, toASID string) harnessOption {
+	return func(c *harnessConfig) {
+		c.lossy = true
+		if c.refuse == nil {
+			c.refuse = map[wireRoute]int{}
+		}
+		c.refuse[wireRoute{in, toASID}]++
+	}
+}
+
+// withPDSDown makes PDS answer every look-up with a server error.
+func withPDSDown() harnessOption { return func(c *harnessConfig) { c.pdsDown = true } }
 
 // withRecordSize makes the previous practice's records about n bytes.
 func withRecordSize(n int) harnessOption { return func(c *harnessConfig) { c.recordSize = n } }
@@ -139,6 +158,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	require.NoError(t, err)
 
 	h.pds = &movingPDS{PDS: h.dir, current: map[string]string{}}
+	h.pds.down.Store(hc.pdsDown)
 	h.cfg = stagetest.Config(t, srv.URL())
 	h.js = srv.JetStream()
 	h.bus, err = bus.New(h.js, bus.WithTracerProvider(h.tracer))
@@ -146,7 +166,10 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	if hc.lossy {
 		lb, err := spine.NewLoopback(h.bus)
 		require.NoError(t, err)
-		h.lossy = &lossyWire{next: lb, lose: map[wireRoute]int{}}
+		h.lossy = &lossyWire{next: lb, lose: map[wireRoute]int{}, refuse: map[wireRoute]int{}}
+		for r, n := range hc.refuse {
+			h.lossy.refuse[r] = n
+		}
 	}
 
 	for _, p := range []struct{ ods, asid string }{{oldODS, oldASID}, {newODS, newASID}} {
@@ -194,7 +217,8 @@ func (h *harness) start(names ...string) {
 		done := make(chan error, 1)
 		opts := []stage.Option{
 			stage.WithClock(h.clock.Now), stage.WithDirectory(h.pds, h.dir),
-			stage.WithStartOptions(service.WithLogOutput(testLog{h.t, name}), service.WithTracerProvider(h.tracer)),
+			stage.WithStartOptions(service.WithLogOutput(testLog{h.t, name}), service.WithTracerProvider(h.tracer),
+				service.WithBusOptions(bus.WithRetryBackoff(bus.Backoff{Min: 20 * time.Millisecond, Max: 200 * time.Millisecond}))),
 		}
 		if h.lossy != nil {
 			opts = append(opts, stage.WithTransport(h.lossy))
@@ -411,6 +435,7 @@ var _ io.Writer = testLog{}
 // practice.
 type movingPDS struct {
 	directory.PDS
+	down    atomic.Bool
 	mu      sync.Mutex
 	current map[string]string
 }
@@ -422,6 +447,9 @@ func (p *movingPDS) move(nhs, ods string) {
 }
 
 func (p *movingPDS) Registration(ctx context.Context, nhs string) (directory.Registration, error) {
+	if p.down.Load() {
+		return directory.Registration{}, errors.New("PDS: HTTP 503 Service Unavailable")
+	}
 	r, err := p.PDS.Registration(ctx, nhs)
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -439,6 +467,9 @@ type lossyWire struct {
 	mu   sync.Mutex
 	lose map[wireRoute]int
 	lost []string // message ids
+	// refuse makes the transport refuse messages for good, as an MHS
+	// adaptor answering 4xx would.
+	refuse map[wireRoute]int
 }
 
 type wireRoute struct {
@@ -449,6 +480,11 @@ type wireRoute struct {
 func (l *lossyWire) Send(ctx context.Context, out *spine.Outbound) error {
 	l.mu.Lock()
 	r := wireRoute{hl7.Interaction(out.Message.Envelope.Action), out.ToASID}
+	if l.refuse[r] > 0 {
+		l.refuse[r]--
+		l.mu.Unlock()
+		return bus.Permanent(errors.New("MHS adaptor: HTTP 400: message refused"))
+	}
 	if l.lose[r] > 0 {
 		l.lose[r]--
 		l.lost = append(l.lost, out.Message.Envelope.MessageID)
