@@ -67,8 +67,46 @@ type Message struct {
 	// reason code.
 	AckType string `json:"ack_type,omitempty"`
 	Code    string `json:"code,omitempty"`
-	// Size of the message in bytes, when known.
+	// Size of the message in bytes, when known: for a COPC, the bytes of
+	// the document or fragment it carries.
 	Size int `json:"size,omitempty"`
+	// Document is, for a COPC or its acknowledgement, the id of the
+	// document carried; Fragment its fragment's number (from 1) of
+	// Fragments, when it carries one fragment (0 for a whole document or
+	// a fragment index).
+	Document  string `json:"document,omitempty"`
+	Fragment  int    `json:"fragment,omitempty"`
+	Fragments int    `json:"fragments,omitempty"`
+}
+
+// Document is one document of the record (an attachment of the extract),
+// as the sending side sends it or the requesting side receives it.
+type Document struct {
+	// ID is the document id, upper-case, without the manifest's "_".
+	ID          string `json:"id"`
+	Filename    string `json:"filename,omitempty"`
+	ContentType string `json:"content_type,omitempty"`
+	// Size in bytes as carried (gzip for a compressed one).
+	Size int64 `json:"size"`
+	// Object is its name in the records object store, when it is there.
+	Object string `json:"object,omitempty"`
+	// Compressed: carried as gzip. Skeleton: the compressed original of a
+	// skeleton extract.
+	Compressed bool `json:"compressed,omitempty"`
+	Skeleton   bool `json:"skeleton,omitempty"`
+	// Inline: carried in the extract itself. Otherwise MessageID names the
+	// COPC that carries it (or its fragment index) and Fragments the COPCs
+	// of its fragments.
+	Inline    bool     `json:"inline,omitempty"`
+	MessageID string   `json:"message_id,omitempty"`
+	Fragments []string `json:"fragments,omitempty"`
+	// Done: sent whole (sending side) or stored whole (requesting side).
+	Done bool `json:"done,omitempty"`
+	// Absent: not carried; AbsentReason says why (a placeholder stands in).
+	Absent       bool   `json:"absent,omitempty"`
+	AbsentReason string `json:"absent_reason,omitempty"`
+	// Code is the reason code of a NACK of one of its COPCs.
+	Code string `json:"code,omitempty"`
 }
 
 // Registration is what the requesting side keeps of the registration
@@ -126,6 +164,9 @@ type Transfer struct {
 	// Messages lists the wire messages of the transfer, in the order
 	// recorded.
 	Messages []Message `json:"messages,omitempty"`
+	// Documents are the record's documents, once the extract was laid out
+	// (sending side) or received (requesting side).
+	Documents []Document `json:"documents,omitempty"`
 	// Resends lists the resends asked of this side, oldest first.
 	Resends []Resend `json:"resends,omitempty"`
 	// Outbox holds changes whose lifecycle events are not yet known to be

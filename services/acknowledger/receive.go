@@ -83,6 +83,9 @@ func settle(msg *bus.Msg, err error) error {
 func (a *acknowledger) finalAck(ctx context.Context, t *transfer.Transfer, ack *hl7.Ack, received transfer.Message) error {
 	extract, _ := t.MessageByRole(transfer.RoleEHRExtract, transfer.Outbound)
 	if !ack.Refers(extract.ID, t.ExtractID) {
+		if doc, n, ok := copcOf(t, ack.MessageRef); ok {
+			return a.copcAck(ctx, t, ack, received, doc, n)
+		}
 		return fmt.Errorf("%w: %s refers to %s, which is not this transfer's extract", errUnmatched, ack.MessageID, ack.MessageRef)
 	}
 	received.Role = transfer.RoleFinalAck
@@ -108,6 +111,48 @@ func (a *acknowledger) finalAck(ctx context.Context, t *transfer.Transfer, ack *
 		}
 	}
 	return nil
+}
+
+// copcOf finds the document whose COPC has message id ref: n is the
+// fragment's number, 0 for the COPC carrying the document or its index.
+// The ids are known from the extract's layout, so an acknowledgement can
+// be matched before the COPC is recorded as sent.
+func copcOf(t *transfer.Transfer, ref string) (transfer.Document, int, bool) {
+	for _, d := range t.Documents {
+		if d.Inline {
+			continue
+		}
+		if hl7.SameID(d.MessageID, ref) {
+			return d, 0, true
+		}
+		for i, f := range d.Fragments {
+			if hl7.SameID(f, ref) {
+				return d, i + 1, true
+			}
+		}
+	}
+	return transfer.Document{}, 0, false
+}
+
+// copcAck records the acknowledgement of one of our COPCs; a negative one
+// marks its document (only an acknowledgement of the extract closes the
+// transfer, protocol §3.4).
+func (a *acknowledger) copcAck(ctx context.Context, t *transfer.Transfer, ack *hl7.Ack, received transfer.Message, doc transfer.Document, n int) error {
+	received.Role, received.Document, received.Fragment, received.Fragments = transfer.RoleCOPCAck, doc.ID, n, len(doc.Fragments)
+	_, err := a.Store.UpdateFrom(ctx, t, func(t *transfer.Transfer) error {
+		if !t.RecordMessage(received) {
+			return nil // a duplicate
+		}
+		if ack.Type.Negative() {
+			for i := range t.Documents {
+				if t.Documents[i].ID == doc.ID {
+					t.Documents[i].Code = string(ack.Reason)
+				}
+			}
+		}
+		return nil
+	})
+	return err
 }
 
 // requestAck applies the sending practice's answer to our EHR Request.

@@ -12,7 +12,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/nhsengland/gp2gp/libs/bus"
-	"github.com/nhsengland/gp2gp/libs/ebxml"
 	"github.com/nhsengland/gp2gp/libs/hl7"
 	"github.com/nhsengland/gp2gp/libs/stage"
 	"github.com/nhsengland/gp2gp/libs/transfer"
@@ -20,13 +19,8 @@ import (
 	gp2gpv1 "github.com/nhsengland/gp2gp/proto/gp2gp/v1"
 )
 
-// Spine limits for a message that travels whole (protocol §3.1).
-const (
-	maxPayloadChars  = 5_000_000
-	splitThreshold   = 4_500_000
-	maxInlineDocs    = ebxml.MaxAttachments
-	recordFetchLimit = 128 << 20
-)
+// recordFetchLimit bounds an EhrExtract read from the object store.
+const recordFetchLimit = 128 << 20
 
 // failureCodes maps a practice system's reasons for not supplying a record
 // to the reason codes of the refusal.
@@ -100,7 +94,7 @@ func (s *sender) sendExtract(ctx context.Context, t *transfer.Transfer, rec *gp2
 	if root.Tag != "EhrExtract" {
 		return s.refuse(ctx, t, hl7.ReasonExtractGenerationFailed, "practice system sent <"+root.Tag+">, not an EhrExtract")
 	}
-	attachments, err := s.attachments(ctx, rec.Attachments)
+	srcs, err := s.sources(ctx, rec.Attachments)
 	if err != nil {
 		if bus.IsPermanent(err) {
 			return s.refuse(ctx, t, hl7.ReasonExtractGenerationFailed, err.Error())
@@ -119,22 +113,26 @@ func (s *sender) sendExtract(ctx context.Context, t *transfer.Transfer, rec *gp2
 	if err != nil {
 		return s.refuse(ctx, t, hl7.ReasonExtractGenerationFailed, err.Error())
 	}
-	total := len(payload)
-	for _, a := range attachments {
-		total += (len(a.Data) + 2) / 3 * 4
+	if len(payload) > s.cfg.limits().SplitThreshold {
+		skel, src, err := s.skeleton(t, ex, root, payload)
+		if err != nil {
+			return s.refuse(ctx, t, hl7.ReasonExtractGenerationFailed, "skeleton of a large extract: "+err.Error())
+		}
+		payload, srcs = skel, append([]source{src}, srcs...)
 	}
-	if len(payload) > maxPayloadChars || total > splitThreshold || len(attachments) > maxInlineDocs {
-		// Large messaging (Continue, COPC attachments, skeletons) is not
-		// built yet: refuse rather than send what Spine would reject.
-		return s.refuse(ctx, t, hl7.ReasonExtractGenerationFailed,
-			fmt.Sprintf("record of %d bytes with %d attachments needs large messaging, which this sender does not do yet", total, len(attachments)))
+	out, err := s.layout(ctx, t, payload, srcs)
+	if err != nil {
+		if bus.IsPermanent(err) {
+			return s.refuse(ctx, t, hl7.ReasonExtractGenerationFailed, err.Error())
+		}
+		return err
 	}
 	peerEP, err := s.SDS.Endpoint(ctx, t.Peer.ODS, string(ex.Interaction))
 	if err != nil {
 		return err
 	}
 	err = s.Send(ctx, stage.Wire{ConversationID: t.ConversationID, MessageID: id, Interaction: ex.Interaction,
-		From: t.Practice, To: t.Peer, CPAID: peerEP.CPAID, Payload: payload, Attachments: attachments})
+		From: t.Practice, To: t.Peer, CPAID: peerEP.CPAID, Payload: payload, Attachments: out.attachments, External: out.external})
 	if bus.IsPermanent(err) {
 		return s.refuse(ctx, t, hl7.ReasonUnexpectedCondition, "Spine refused the EHR Extract: "+err.Error())
 	}
@@ -144,18 +142,41 @@ func (s *sender) sendExtract(ctx context.Context, t *transfer.Transfer, rec *gp2
 	due := now.Add(s.cfg.FinalAckTimeout)
 	t, err = s.Store.UpdateFrom(ctx, t, func(t *transfer.Transfer) error {
 		t.ExtractID = id
+		t.Documents = out.documents
 		t.RecordMessage(transfer.Message{ID: id, Interaction: string(ex.Interaction), Direction: transfer.Outbound,
 			At: now, Role: transfer.RoleEHRExtract, Size: len(payload)})
 		delete(t.Deadlines, timerRecord)
 		if t.State == transfer.RecordRequested {
 			setDeadline(t, timerFinalAck, due)
 		}
-		return t.Transition(transfer.ExtractSent, transfer.Reason{Detail: fmt.Sprintf("%s of %d bytes sent", ex.Interaction, len(payload))})
+		return t.Transition(transfer.ExtractSent, transfer.Reason{Detail: extractDetail(ex.Interaction, len(payload), t.Documents)})
 	})
 	if err != nil {
 		return err
 	}
 	return s.resume(ctx, t)
+}
+
+// extractDetail describes a sent extract and how its documents travel.
+func extractDetail(in hl7.Interaction, size int, docs []transfer.Document) string {
+	inline, external, fragments := 0, 0, 0
+	skeleton := ""
+	for _, d := range docs {
+		if d.Inline {
+			inline++
+		} else {
+			external++
+			fragments += len(d.Fragments)
+		}
+		if d.Skeleton {
+			skeleton = " (a skeleton: the whole extract travels compressed)"
+		}
+	}
+	detail := fmt.Sprintf("%s of %d bytes sent%s", in, size, skeleton)
+	if len(docs) > 0 {
+		detail += fmt.Sprintf("; %d documents inline, %d to follow the Continue (%d fragments)", inline, external, fragments)
+	}
+	return detail
 }
 
 // acceptRequest asks for the AA of the EHR Request, as TPP sends it: with
@@ -200,29 +221,6 @@ func (s *sender) content(ctx context.Context, c *gp2gpv1.Content) ([]byte, error
 		return data, nil
 	}
 	return nil, bus.Permanentf("the record has no EhrExtract content")
-}
-
-// attachments turns the practice's documents into inline attachments.
-func (s *sender) attachments(ctx context.Context, docs []*gp2gpv1.Attachment) ([]ebxml.Attachment, error) {
-	var out []ebxml.Attachment
-	for _, d := range docs {
-		if d.Absent {
-			continue // the extract's reference already names the placeholder
-		}
-		data, err := s.content(ctx, d.Content)
-		if err != nil {
-			return nil, err
-		}
-		ct := d.ContentType
-		if ct == "" {
-			ct = "application/octet-stream"
-		}
-		out = append(out, ebxml.Attachment{
-			ContentType: ct, Base64: true, DocumentID: "_" + hl7.NormalizeID(d.DocumentId), Data: data,
-			Description: ebxml.Description{Filename: d.Filename, ContentType: ct, Length: int64(len(data)), HasLength: true},
-		})
-	}
-	return out, nil
 }
 
 // handleTimer refuses a request whose record never came, and fails a

@@ -34,9 +34,7 @@ func (s *sender) handleSpine(ctx context.Context, msg *bus.Msg) error {
 	case strings.HasSuffix(msg.Subject, "."+string(bus.KindEHRRequest)):
 		return s.handleRequest(ctx, msg, conv, env.Payload)
 	case strings.HasSuffix(msg.Subject, "."+string(bus.KindContinue)):
-		// This sender lays every record out in one message, so it never
-		// waits for a Continue.
-		return bus.Permanentf("Continue for %s, but no large message was sent", conv)
+		return s.handleContinue(ctx, conv, env)
 	}
 	return bus.Permanentf("sender: unexpected subject %s", msg.Subject)
 }
@@ -261,7 +259,12 @@ func (s *sender) resume(ctx context.Context, t *transfer.Transfer) error {
 			return err
 		}
 		return s.Schedule(ctx, timerRecord, t.ConversationID, t.Deadlines[timerRecord])
-	case transfer.ExtractSent:
+	case transfer.ExtractSent, transfer.AttachmentsSent:
+		if t.State == transfer.ExtractSent && external(t) {
+			// The documents and the request's acceptance follow the
+			// Continue.
+			return s.Schedule(ctx, timerFinalAck, t.ConversationID, t.Deadlines[timerFinalAck])
+		}
 		// The request is answered once: a fresh extract after a refusal or
 		// a failure goes without another acknowledgement of it.
 		if _, answered := t.MessageByRole(transfer.RoleRequestAck, transfer.Outbound); !answered && t.Attempt() == 0 {
@@ -270,6 +273,8 @@ func (s *sender) resume(ctx context.Context, t *transfer.Transfer) error {
 			}
 		}
 		return s.Schedule(ctx, timerFinalAck, t.ConversationID, t.Deadlines[timerFinalAck])
+	case transfer.ContinueReceived:
+		return s.sendDocuments(ctx, t)
 	}
 	return nil
 }

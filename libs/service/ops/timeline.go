@@ -67,7 +67,7 @@ func Timeline(records ...*transfer.Transfer) []Entry {
 			all = append(all, keyed{Entry: resendEntry(t.Side, rs), record: r, kind: -1, index: i})
 		}
 		for i, m := range t.Messages {
-			all = append(all, keyed{Entry: messageEntry(t.Side, m), record: r, kind: 0, index: i})
+			all = append(all, keyed{Entry: messageEntry(t, m), record: r, kind: 0, index: i})
 		}
 		for i, c := range t.History {
 			kind := 1
@@ -126,7 +126,8 @@ var roleNames = map[string]string{
 	transfer.RoleCOPCAck:    "COPC acknowledgement",
 }
 
-func messageEntry(side transfer.Side, m transfer.Message) Entry {
+func messageEntry(t *transfer.Transfer, m transfer.Message) Entry {
+	side := t.Side
 	verb := "sent"
 	if m.Direction == transfer.Inbound {
 		verb = "received"
@@ -142,6 +143,12 @@ func messageEntry(side transfer.Side, m transfer.Message) Entry {
 	if m.Interaction != "" {
 		what += " (" + m.Interaction + ")"
 	}
+	if m.Document != "" {
+		what += ": " + documentPart(t, m)
+	}
+	if m.Role == transfer.RoleEHRExtract && len(t.Documents) > 0 && m.Direction == transfer.Outbound {
+		what += ": " + documentsSummary(t.Documents)
+	}
 	var detail []string
 	if m.ID != "" {
 		detail = append(detail, "id "+m.ID)
@@ -153,6 +160,50 @@ func messageEntry(side transfer.Side, m transfer.Message) Entry {
 		detail = append(detail, strconv.Itoa(m.Size)+" bytes")
 	}
 	return Entry{At: m.At, Side: side, Kind: EntryMessage, What: what, ReasonCode: m.Code, Detail: strings.Join(detail, "; "), Message: &m}
+}
+
+// documentPart names the document (or fragment) a COPC or its
+// acknowledgement carries: "fragment 3 of 32 of scan.tif (DOC-ID)".
+func documentPart(t *transfer.Transfer, m transfer.Message) string {
+	name := m.Document
+	for _, d := range t.Documents {
+		if d.ID == m.Document && d.Filename != "" {
+			name = d.Filename + " (" + d.ID + ")"
+		}
+	}
+	switch {
+	case m.Fragment > 0:
+		return fmt.Sprintf("fragment %d of %d of %s", m.Fragment, m.Fragments, name)
+	case m.Fragments > 0:
+		return fmt.Sprintf("fragment index of %s (%d fragments)", name, m.Fragments)
+	}
+	return "document " + name
+}
+
+// documentsSummary says how a record's documents travel.
+func documentsSummary(docs []transfer.Document) string {
+	inline, external, fragments := 0, 0, 0
+	for _, d := range docs {
+		switch {
+		case d.Absent:
+		case d.Inline:
+			inline++
+		default:
+			external++
+			fragments += len(d.Fragments)
+		}
+	}
+	return fmt.Sprintf("%d documents inline, %d after the Continue (%d of them in %d fragments)", inline, external, countFragmented(docs), fragments)
+}
+
+func countFragmented(docs []transfer.Document) int {
+	n := 0
+	for _, d := range docs {
+		if len(d.Fragments) > 0 {
+			n++
+		}
+	}
+	return n
 }
 
 // String is the entry on one line, for logs and tests.

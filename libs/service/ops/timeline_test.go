@@ -148,3 +148,37 @@ func TestTimelineEdgeCases(t *testing.T) {
 		})
 	}
 }
+
+// The documents of a large message show in the timeline: how the extract
+// laid them out, and each COPC with its document, fragment and size.
+func TestTimelineShowsDocumentsAndFragments(t *testing.T) {
+	tr := transfer.New(transfer.Sending, "CONV-LARGE", transfer.Practice{ODS: "A12345"})
+	tr.Documents = []transfer.Document{
+		{ID: "DOC-1", Filename: "letter.txt", Size: 100, Inline: true},
+		{ID: "DOC-2", Filename: "scan.tif", Size: 7_000_000, MessageID: "M2", Fragments: []string{"F1", "F2", "F3"}},
+		{ID: "DOC-3", Filename: "photo.jpg", Size: 4_000_000, MessageID: "M3"},
+	}
+	at := t0
+	msg := func(m transfer.Message) {
+		at = at.Add(time.Second)
+		m.At, m.Direction = at, transfer.Outbound
+		tr.Messages = append(tr.Messages, m)
+	}
+	msg(transfer.Message{ID: "EX", Role: transfer.RoleEHRExtract, Interaction: "RCMR_IN030000UK06", Size: 30_000})
+	msg(transfer.Message{ID: "M2", Role: transfer.RoleCOPC, Document: "DOC-2", Fragments: 3, Size: 7_000_000})
+	msg(transfer.Message{ID: "F3", Role: transfer.RoleCOPC, Document: "DOC-2", Fragment: 3, Fragments: 3, Size: 250_000})
+	msg(transfer.Message{ID: "M3", Role: transfer.RoleCOPC, Document: "DOC-3", Size: 4_000_000})
+	var whats, details []string
+	for _, e := range ops.Timeline(tr) {
+		if e.Kind == ops.EntryMessage {
+			whats, details = append(whats, e.What), append(details, e.Detail)
+		}
+	}
+	assert.Equal(t, []string{
+		"sent EHR Extract (RCMR_IN030000UK06): 1 documents inline, 2 after the Continue (1 of them in 3 fragments)",
+		"sent COPC: fragment index of scan.tif (DOC-2) (3 fragments)",
+		"sent COPC: fragment 3 of 3 of scan.tif (DOC-2)",
+		"sent COPC: document photo.jpg (DOC-3)",
+	}, whats)
+	assert.Equal(t, "id F3; 250000 bytes", details[2])
+}
