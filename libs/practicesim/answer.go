@@ -1,14 +1,12 @@
 package practicesim
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 
-	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/nhsengland/gp2gp/libs/bus"
 	"github.com/nhsengland/gp2gp/libs/hl7"
@@ -87,13 +85,13 @@ func (p *Practice) answer(ctx context.Context, msg *bus.Msg) error {
 	p.noteAnswer(done)
 	p.logger.InfoContext(ctx, "record request answered", "request_id", done.RequestID, "answer", done.Answer.String(),
 		"failure", done.Failure.String(), "extract_bytes", done.ExtractBytes, "object_store", done.InObjectStore,
-		"responses", done.Responses)
+		"documents", done.Attachments, "responses", done.Responses)
 	return nil
 }
 
 // response builds the answer to req under b, filling in done. A record
-// that cannot be generated is answered GENERATION_FAILED; only storing a
-// large extract can fail (and be retried).
+// that cannot be generated is answered GENERATION_FAILED; only storing
+// the extract or documents in the object store can fail (and be retried).
 func (p *Practice) response(ctx context.Context, req *gp2gpv1.RecordRequest, b RecordBehaviour, done *AnsweredRequest) (*gp2gpv1.RecordResponse, error) {
 	resp := &gp2gpv1.RecordResponse{RequestId: req.GetRequestId(), ConversationId: req.GetConversationId()}
 	fail := func(reason gp2gpv1.RecordFailureReason, detail string) *gp2gpv1.RecordResponse {
@@ -112,49 +110,79 @@ func (p *Practice) response(ctx context.Context, req *gp2gpv1.RecordRequest, b R
 		return fail(gp2gpv1.RecordFailureReason_RECORD_FAILURE_REASON_GENERATION_FAILED, "generate record: "+err.Error()), nil
 	}
 	content := &gp2gpv1.Content{Content: &gp2gpv1.Content_Inline{Inline: rec.extract}}
+	room := InlineLimit - len(rec.extract)
 	if len(rec.extract) >= InlineLimit {
-		ref, err := p.storeExtract(ctx, req.GetRequestId(), rec.extract)
+		store, err := p.objectStore(ctx, bus.BucketRecords)
 		if err != nil {
 			return nil, fmt.Errorf("practicesim: record request %s: %w", req.GetRequestId(), err)
 		}
+		ref, err := p.storeBytes(ctx, store, extractObjectName(p.cfg.ODS, req.GetRequestId()), rec.extract)
+		if err != nil {
+			return nil, fmt.Errorf("practicesim: record request %s: extract: %w", req.GetRequestId(), err)
+		}
 		content = &gp2gpv1.Content{Content: &gp2gpv1.Content_Object{Object: ref}}
 		done.InObjectStore = true
+		room = InlineLimit
 	}
-	done.Answer, done.ExtractBytes, done.Attachments = AnswerRecord, len(rec.extract), len(rec.attachments)
-	resp.Result = &gp2gpv1.RecordResponse_Record{Record: &gp2gpv1.Record{EhrExtract: content, Attachments: rec.attachments}}
+	attachments, sent, err := p.attach(ctx, req.GetRequestId(), rec.documents, room)
+	if err != nil {
+		return nil, fmt.Errorf("practicesim: record request %s: %w", req.GetRequestId(), err)
+	}
+	done.Answer, done.ExtractBytes = AnswerRecord, len(rec.extract)
+	done.Attachments, done.Documents = len(sent), sent
+	resp.Result = &gp2gpv1.RecordResponse_Record{Record: &gp2gpv1.Record{EhrExtract: content, Attachments: attachments}}
 	return resp, nil
 }
 
-// extractObjectName is the object store name under which practice ods
-// stores the extract answering record request requestID.
-func extractObjectName(ods, requestID string) string {
-	return "practice/" + ods + "/record-response/" + requestID + "/ehr-extract.xml"
-}
-
-// storeExtract puts a large extract in the records object store, unless
-// the same bytes are there already (a redelivered request), and returns
-// its reference.
-func (p *Practice) storeExtract(ctx context.Context, requestID string, data []byte) (*gp2gpv1.ObjectRef, error) {
-	store, err := p.objectStore(ctx, bus.BucketRecords)
-	if err != nil {
-		return nil, err
+// attach turns a record's documents into the RecordResponse's attachments,
+// and lists them as sent. Small documents travel inline while their
+// encoded size fits in room bytes; large ones, and those that do not fit,
+// are stored in the records object store under names derived from the
+// request.
+func (p *Practice) attach(ctx context.Context, requestID string, docs []document, room int) ([]*gp2gpv1.Attachment, []Document, error) {
+	if len(docs) == 0 {
+		return nil, nil, nil
 	}
-	p.putMu.Lock()
-	defer p.putMu.Unlock()
-	sum := sha256.Sum256(data)
-	name := extractObjectName(p.cfg.ODS, requestID)
-	ref := &gp2gpv1.ObjectRef{Bucket: bus.BucketRecords, Name: name, Size: uint64(len(data)), Sha256: hex.EncodeToString(sum[:])}
-	info, err := store.GetInfo(ctx, name)
-	switch {
-	case err == nil && info.Size == uint64(len(data)):
-		if digest, derr := jetstream.DecodeObjectDigest(info.Digest); derr == nil && bytes.Equal(digest, sum[:]) {
-			return ref, nil
+	attachments := make([]*gp2gpv1.Attachment, 0, len(docs))
+	sent := make([]Document, 0, len(docs))
+	var store objectWriter
+	for _, d := range docs {
+		a := &gp2gpv1.Attachment{DocumentId: d.id, Filename: d.filename, ContentType: d.contentType}
+		doc := Document{ID: d.id, Filename: d.filename, ContentType: d.contentType}
+		if d.large == nil && len(d.body) < AttachmentInlineLimit {
+			a.Content = &gp2gpv1.Content{Content: &gp2gpv1.Content_Inline{Inline: d.body}}
+			a.Size = uint64(len(d.body))
+			if n := proto.Size(a); n <= room {
+				room -= n
+				sum := sha256.Sum256(d.body)
+				doc.Size, doc.SHA256 = int64(len(d.body)), hex.EncodeToString(sum[:])
+				attachments, sent = append(attachments, a), append(sent, doc)
+				continue
+			}
 		}
-	case err != nil && !errors.Is(err, jetstream.ErrObjectNotFound):
-		return nil, fmt.Errorf("look up %s: %w", name, err)
+		if store == nil {
+			s, err := p.objectStore(ctx, bus.BucketRecords)
+			if err != nil {
+				return nil, nil, err
+			}
+			store = s
+		}
+		name := documentObjectName(p.cfg.ODS, requestID, d.id)
+		var ref *gp2gpv1.ObjectRef
+		var err error
+		if d.large != nil {
+			ref, err = p.storeLarge(ctx, store, name, d.large)
+		} else {
+			ref, err = p.storeBytes(ctx, store, name, d.body)
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("document %s (%s): %w", d.id, d.filename, err)
+		}
+		a.Content = &gp2gpv1.Content{Content: &gp2gpv1.Content_Object{Object: ref}}
+		a.Size = ref.GetSize()
+		room -= proto.Size(a)
+		doc.Size, doc.SHA256, doc.InObjectStore = int64(ref.GetSize()), ref.GetSha256(), true
+		attachments, sent = append(attachments, a), append(sent, doc)
 	}
-	if _, err := store.PutBytes(ctx, name, data); err != nil {
-		return nil, fmt.Errorf("store extract %s (%d bytes): %w", name, len(data), err)
-	}
-	return ref, nil
+	return attachments, sent, nil
 }

@@ -7,11 +7,16 @@
 //
 //   - As the new practice it publishes registration events (Register),
 //     receives records ready to integrate, checks them (the extract parses,
-//     names the registered patient, its documents are all there) and
-//     reports an integration outcome.
+//     names the registered patient, its documents are all there, objects
+//     streamed from the store and verified against their references' size
+//     and SHA-256) and reports an integration outcome.
 //   - As the previous practice it answers record requests with a synthetic
 //     but realistic record (libs/hl7/ehr), inline when small and through the
-//     object store when large, or with a failure.
+//     object store when large, or with a failure. A record can hold up to
+//     MaxAttachments small documents (WithAttachments), inline while the
+//     RecordResponse has room and in the object store beyond, and large
+//     documents of up to MaxLargeAttachmentSize (WithLargeAttachments),
+//     generated into the object store as a stream, never whole in memory.
 //
 // It is deterministic: a patient's record depends only on the NHS number,
 // the two practices, the request and the options, so the same request gives
@@ -20,7 +25,8 @@
 // to answer, fail, stay silent, answer late or twice, and what integration
 // outcome to report, so end-to-end tests can drive every positive and
 // negative path. Tests and demonstrations observe what it did with
-// Answered and Received and wait for it with WaitAnswer, WaitRecord and
+// Answered and Received (each listing the documents sent or received, with
+// their sizes and SHA-256) and wait for it with WaitAnswer, WaitRecord and
 // WaitOutcome.
 //
 // The dev stack runs two: one holding records and sending them, the other

@@ -135,6 +135,61 @@ func Example() {
 	// stopped: <nil>
 }
 
+// The previous practice sends a record with two small letters, carried in
+// the RecordResponse, and a 5 MiB scan, generated into the records object
+// store as it is written.
+func ExampleWithLargeAttachments() {
+	b, stop, err := exampleBus()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	previous, err := practicesim.New(b, practicesim.Config{ODS: "B86041", Name: "Riverside Surgery"},
+		practicesim.WithAttachments(2), practicesim.WithLargeAttachments(5<<20))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	if err := previous.Ensure(ctx); err != nil {
+		fmt.Println(err)
+		return
+	}
+	done := make(chan error, 1)
+	go func() { done <- previous.Run(ctx) }()
+
+	const conv = "0A4E1C7B-2D3F-4E5A-8B6C-7D8E9F0A1B2C"
+	_, err = b.PublishProto(ctx, bus.Outgoing{
+		Subject: bus.RecordRequestSubject("B86041"), DedupeID: "record-request.REQ-1",
+		Headers: bus.Headers{ConversationID: conv},
+	}, &gp2gpv1.RecordRequest{
+		RequestId: "REQ-1", ConversationId: conv, NhsNumber: practicesim.Patients()[0].NHSNumber,
+		PracticeOds: "B86041", RequestingPracticeOds: "A12345",
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	answer, err := previous.WaitAnswer(ctx, conv)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, d := range answer.Documents {
+		fmt.Printf("%-32s %-16s %8d bytes  object store: %-5t  sha256 %s…\n", d.Filename, d.ContentType, d.Size, d.InObjectStore, d.SHA256[:12])
+	}
+	cancel()
+	fmt.Println("stopped:", <-done)
+	// Output:
+	// Clinic letter 1.txt              text/plain            186 bytes  object store: false  sha256 f9e9a57e9ede…
+	// Discharge summary 2.html         text/html             277 bytes  object store: false  sha256 bc28cfc41e74…
+	// Scanned correspondence 1.pdf     application/pdf   5242880 bytes  object store: true   sha256 15845e76c4ec…
+	// stopped: <nil>
+}
+
 // The new practice registers a patient; the requester takes it from there.
 func ExamplePractice_Register() {
 	b, stop, err := exampleBus()

@@ -1,11 +1,13 @@
 package practicesim
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 
@@ -106,7 +108,8 @@ func unreadable(format string, args ...any) error {
 
 // inspect fetches the record and checks it as a clinical system would
 // before filing it: the extract is there and intact, parses as XML, holds
-// an EhrExtract for the registered patient, and every document is there.
+// an EhrExtract for the registered patient, and every document is there,
+// of the size and SHA-256 the record says.
 // A record that fails the checks comes back with Problem set; the error is
 // for failures to fetch it, to be retried.
 func (p *Practice) inspect(ctx context.Context, ready *gp2gpv1.RecordReady) (ReceivedRecord, error) {
@@ -132,24 +135,30 @@ func (p *Practice) inspect(ctx context.Context, ready *gp2gpv1.RecordReady) (Rec
 // check fills in rec from the record; it returns a *problemError for a
 // record the practice cannot file.
 func (p *Practice) check(ctx context.Context, ready *gp2gpv1.RecordReady, rec *ReceivedRecord) error {
-	data, err := p.fetch(ctx, ready.GetEhrExtract())
-	if err != nil {
+	var extract bytes.Buffer
+	if _, err := p.read(ctx, ready.GetEhrExtract(), &extract); err != nil {
 		return fmt.Errorf("extract: %w", err)
 	}
+	data := extract.Bytes()
 	rec.ExtractBytes = len(data)
 	for _, a := range ready.GetAttachments() {
 		rec.Attachments++
+		doc := Document{ID: a.GetDocumentId(), Filename: a.GetFilename(), ContentType: a.GetContentType()}
 		if a.GetAbsent() {
 			rec.AbsentAttachments++
+			doc.Absent, doc.AbsentReason = true, a.GetAbsentReason()
+			rec.Documents = append(rec.Documents, doc)
 			continue
 		}
-		doc, err := p.fetch(ctx, a.GetContent())
+		got, err := p.read(ctx, a.GetContent(), io.Discard)
 		if err != nil {
 			return fmt.Errorf("document %s (%s): %w", a.GetDocumentId(), a.GetFilename(), err)
 		}
-		if a.GetSize() != 0 && a.GetSize() != uint64(len(doc)) {
-			return unreadable("document %s (%s) has %d bytes, the record says %d", a.GetDocumentId(), a.GetFilename(), len(doc), a.GetSize())
+		if a.GetSize() != 0 && a.GetSize() != uint64(got.size) {
+			return unreadable("document %s (%s) has %d bytes, the record says %d", a.GetDocumentId(), a.GetFilename(), got.size, a.GetSize())
 		}
+		doc.Size, doc.SHA256, doc.InObjectStore = got.size, got.sha256, got.object
+		rec.Documents = append(rec.Documents, doc)
 	}
 	doc, err := xmldoc.Parse(data, xmldoc.Limits{})
 	if err != nil {
@@ -173,45 +182,64 @@ func (p *Practice) check(ctx context.Context, ready *gp2gpv1.RecordReady, rec *R
 	return nil
 }
 
-// fetch returns content's bytes, from the message or the object store. A
-// missing, truncated or altered object is a problem with the record; an
-// object store that does not answer is an error to retry.
-func (p *Practice) fetch(ctx context.Context, c *gp2gpv1.Content) ([]byte, error) {
+// readContent is what reading content found.
+type readContent struct {
+	size   int64
+	sha256 string // lower-case hex
+	object bool   // it came from the object store
+}
+
+// read copies content's bytes to w, from the message or streamed from the
+// object store, hashing them on the way, and checks an object against its
+// reference's size and SHA-256. A missing, truncated or altered object is
+// a problem with the record; an object store that does not answer is an
+// error to retry.
+func (p *Practice) read(ctx context.Context, c *gp2gpv1.Content, w io.Writer) (readContent, error) {
+	h := sha256.New()
 	switch x := c.GetContent().(type) {
 	case *gp2gpv1.Content_Inline:
-		return x.Inline, nil
+		h.Write(x.Inline)
+		if _, err := w.Write(x.Inline); err != nil {
+			return readContent{}, err
+		}
+		return readContent{size: int64(len(x.Inline)), sha256: hex.EncodeToString(h.Sum(nil))}, nil
 	case *gp2gpv1.Content_Object:
 		ref := x.Object
 		bucket := ref.GetBucket()
 		if bucket == "" {
 			bucket = bus.BucketRecords
 		}
+		where := bucket + "/" + ref.GetName()
 		store, err := p.objectStore(ctx, bucket)
 		if errors.Is(err, jetstream.ErrBucketNotFound) {
-			return nil, unreadable("object store %s does not exist", bucket)
+			return readContent{}, unreadable("object store %s does not exist", bucket)
 		}
 		if err != nil {
-			return nil, err
+			return readContent{}, err
 		}
-		data, err := store.GetBytes(ctx, ref.GetName())
+		obj, err := store.Get(ctx, ref.GetName())
 		switch {
 		case errors.Is(err, jetstream.ErrObjectNotFound):
-			return nil, unreadable("object %s/%s does not exist", bucket, ref.GetName())
-		case errors.Is(err, jetstream.ErrDigestMismatch):
-			return nil, unreadable("object %s/%s is corrupt", bucket, ref.GetName())
+			return readContent{}, unreadable("object %s does not exist", where)
 		case err != nil:
-			return nil, fmt.Errorf("fetch %s/%s: %w", bucket, ref.GetName(), err)
+			return readContent{}, fmt.Errorf("fetch %s: %w", where, err)
 		}
-		if ref.GetSize() != 0 && ref.GetSize() != uint64(len(data)) {
-			return nil, unreadable("object %s/%s has %d bytes, its reference says %d", bucket, ref.GetName(), len(data), ref.GetSize())
+		defer obj.Close()
+		n, err := io.Copy(io.MultiWriter(w, h), obj)
+		switch {
+		case errors.Is(err, jetstream.ErrDigestMismatch):
+			return readContent{}, unreadable("object %s is corrupt", where)
+		case err != nil:
+			return readContent{}, fmt.Errorf("fetch %s: %w", where, err)
 		}
-		if want := ref.GetSha256(); want != "" {
-			sum := sha256.Sum256(data)
-			if got := hex.EncodeToString(sum[:]); !strings.EqualFold(got, want) {
-				return nil, unreadable("object %s/%s has SHA-256 %s, its reference says %s", bucket, ref.GetName(), got, want)
-			}
+		got := readContent{size: n, sha256: hex.EncodeToString(h.Sum(nil)), object: true}
+		if ref.GetSize() != 0 && ref.GetSize() != uint64(n) {
+			return readContent{}, unreadable("object %s has %d bytes, its reference says %d", where, n, ref.GetSize())
 		}
-		return data, nil
+		if want := ref.GetSha256(); want != "" && !strings.EqualFold(got.sha256, want) {
+			return readContent{}, unreadable("object %s has SHA-256 %s, its reference says %s", where, got.sha256, want)
+		}
+		return got, nil
 	}
-	return nil, unreadable("no content")
+	return readContent{}, unreadable("no content")
 }

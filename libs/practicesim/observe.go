@@ -36,8 +36,32 @@ func (a Answer) String() string {
 	return fmt.Sprintf("Answer(%d)", int(a))
 }
 
+// Document is one of a record's documents as the practice sent or
+// received it.
+type Document struct {
+	// ID is the document id the extract refers to it by (upper-case GUID).
+	ID string
+	// Filename and ContentType are the attachment's.
+	Filename    string
+	ContentType string
+	// Size is the document's length in bytes and SHA256 the lower-case hex
+	// SHA-256 of its bytes, as the practice generated them (sending) or
+	// read them (receiving; objects are read as a stream, never whole).
+	// Zero for an absent document.
+	Size   int64
+	SHA256 string
+	// InObjectStore is true when the document travelled through the
+	// object store rather than inside the message.
+	InObjectStore bool
+	// Absent is true for a document the sender could not supply, and
+	// AbsentReason says why. Only received records have absent documents.
+	Absent       bool
+	AbsentReason string
+}
+
 // AnsweredRequest is a record request the practice has dealt with. A
-// request delivered more than once is listed once.
+// request delivered more than once is listed once. Its Documents are
+// shared: treat them as read-only.
 type AnsweredRequest struct {
 	// RequestID, ConversationID and NHSNumber are the request's.
 	RequestID      string
@@ -56,6 +80,9 @@ type AnsweredRequest struct {
 	InObjectStore bool
 	// Attachments counts the documents sent with the record.
 	Attachments int
+	// Documents lists the documents sent with the record, in the order the
+	// RecordResponse carries them.
+	Documents []Document
 	// Responses counts the RecordResponse messages published: 0, 1, or 2
 	// for a duplicated answer.
 	Responses int
@@ -64,7 +91,8 @@ type AnsweredRequest struct {
 }
 
 // ReceivedRecord is a record the practice received to integrate, and what
-// it reported. Its Summary is shared: treat it as read-only.
+// it reported. Its Summary and Documents are shared: treat them as
+// read-only.
 type ReceivedRecord struct {
 	// ConversationID is the transfer's.
 	ConversationID string
@@ -82,6 +110,10 @@ type ReceivedRecord struct {
 	// Attachments counts the record's documents; AbsentAttachments those
 	// the sender could not supply.
 	Attachments, AbsentAttachments int
+	// Documents lists the record's documents in the order RecordReady
+	// carries them, each as read and verified, absent ones with their
+	// reason. When a document fails the checks the list ends before it.
+	Documents []Document
 	// Issues are the receiver's flags for the clinician.
 	Issues []gp2gpv1.RecordIssue
 	// AutoIntegrated is true when the receiver integrated the record

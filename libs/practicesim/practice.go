@@ -2,6 +2,7 @@ package practicesim
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -52,6 +53,7 @@ type Practice struct {
 	integration func(*gp2gpv1.RecordReady) IntegrationBehaviour
 	recordSize  int
 	attachments int
+	largeSizes  []int64
 	nopat       int
 	localCodes  int
 	profile     bus.Profile
@@ -60,9 +62,15 @@ type Practice struct {
 
 	storesMu sync.Mutex
 	stores   map[string]jetstream.ObjectStore
-	// putMu serialises storing extracts, so that a request delivered twice
-	// at once stores its extract once.
-	putMu sync.Mutex
+	// putMu guards putting: the objects being stored, each with a channel
+	// closed once it is, so that a request delivered twice at once stores
+	// each object once while other objects are stored alongside.
+	putMu   sync.Mutex
+	putting map[string]chan struct{}
+	// digestMu guards digests: the SHA-256 of the large contents this
+	// practice has generated, by content key.
+	digestMu sync.Mutex
+	digests  map[string][sha256.Size]byte
 
 	// mu guards what the practice has done, and changed, which is closed
 	// and replaced whenever that changes so waiters look again.
@@ -95,6 +103,8 @@ func New(b *bus.Bus, cfg Config, opts ...Option) (*Practice, error) {
 		recordSize:  DefaultRecordSize,
 		profile:     bus.DevProfile,
 		stores:      map[string]jetstream.ObjectStore{},
+		putting:     map[string]chan struct{}{},
+		digests:     map[string][sha256.Size]byte{},
 		changed:     make(chan struct{}),
 		answers:     map[string]*AnsweredRequest{},
 		receivedBy:  map[string]*ReceivedRecord{},

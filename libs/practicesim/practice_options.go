@@ -3,6 +3,7 @@ package practicesim
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/nhsengland/gp2gp/libs/bus"
@@ -21,10 +22,22 @@ const (
 	// MaxRecordSize bounds WithRecordSize.
 	MaxRecordSize = 100 << 20
 	// MaxAttachments bounds WithAttachments.
-	MaxAttachments = 100
+	MaxAttachments = 500
+	// MaxLargeAttachments bounds how many sizes WithLargeAttachments takes.
+	MaxLargeAttachments = 16
+	// MaxLargeAttachmentSize bounds each size given to WithLargeAttachments.
+	MaxLargeAttachmentSize = 1 << 30
 	// InlineLimit is the size from which an extract travels through the
-	// object store instead of inside the RecordResponse.
+	// object store instead of inside the RecordResponse. It also bounds
+	// the RecordResponse: documents that would take its encoded size
+	// (extract included, when inline) past InlineLimit travel through the
+	// object store, which keeps the message well inside the bus inline
+	// limit (bus.DefaultInlineLimit) whatever the number of documents.
 	InlineLimit = 512 << 10
+	// AttachmentInlineLimit is the size from which a document always
+	// travels through the object store, however much room the
+	// RecordResponse has left.
+	AttachmentInlineLimit = 64 << 10
 )
 
 func invalidOption(format string, args ...any) error {
@@ -100,14 +113,43 @@ func WithRecordSize(n int) Option {
 }
 
 // WithAttachments gives every record n documents (0 to MaxAttachments):
-// small text letters, reports and summaries, referenced from the extract
-// and carried inline in the RecordResponse. Default: none.
+// small text letters, reports and summaries of a few hundred bytes,
+// referenced from the extract. They travel inline in the RecordResponse
+// while it has room (see InlineLimit and AttachmentInlineLimit), the rest
+// through the records object store (bus.BucketRecords). Default: none.
 func WithAttachments(n int) Option {
 	return func(p *Practice) error {
 		if n < 0 || n > MaxAttachments {
 			return invalidOption("WithAttachments(%d): want 0 to %d", n, MaxAttachments)
 		}
 		p.attachments = n
+		return nil
+	}
+}
+
+// WithLargeAttachments gives every record one large document per size
+// given, in bytes (each 1 to MaxLargeAttachmentSize; at most
+// MaxLargeAttachments of them), after the WithAttachments documents and
+// referenced from the extract like them: scanned correspondence
+// (application/pdf, "Scanned correspondence <n>.pdf") and radiology images
+// (image/tiff, "Radiology image <n>.tif") in turn. Their content is
+// pseudo-random and incompressible, determined by the practice, the
+// patient and the position. They always travel through the records object
+// store, generated as they are written: a document is never held in
+// memory, however large, and its SHA-256 is computed on the way. A request
+// answered again reuses the objects already stored for it. A later call
+// replaces the sizes of an earlier one. Default: none.
+func WithLargeAttachments(sizes ...int64) Option {
+	return func(p *Practice) error {
+		if len(sizes) > MaxLargeAttachments {
+			return invalidOption("WithLargeAttachments: %d sizes, want at most %d", len(sizes), MaxLargeAttachments)
+		}
+		for _, size := range sizes {
+			if size < 1 || size > MaxLargeAttachmentSize {
+				return invalidOption("WithLargeAttachments(%d): want 1 to %d bytes", size, MaxLargeAttachmentSize)
+			}
+		}
+		p.largeSizes = slices.Clone(sizes)
 		return nil
 	}
 }

@@ -2,6 +2,7 @@ package practicesim_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -36,6 +37,9 @@ func TestNewRefusesUnusableConfigAndOptions(t *testing.T) {
 		{name: "huge record size", bus: f.bus, cfg: good, opts: []practicesim.Option{practicesim.WithRecordSize(practicesim.MaxRecordSize + 1)}, want: practicesim.ErrInvalidOption},
 		{name: "negative attachments", bus: f.bus, cfg: good, opts: []practicesim.Option{practicesim.WithAttachments(-1)}, want: practicesim.ErrInvalidOption},
 		{name: "too many attachments", bus: f.bus, cfg: good, opts: []practicesim.Option{practicesim.WithAttachments(practicesim.MaxAttachments + 1)}, want: practicesim.ErrInvalidOption},
+		{name: "empty large attachment", bus: f.bus, cfg: good, opts: []practicesim.Option{practicesim.WithLargeAttachments(1<<20, 0)}, want: practicesim.ErrInvalidOption},
+		{name: "huge large attachment", bus: f.bus, cfg: good, opts: []practicesim.Option{practicesim.WithLargeAttachments(practicesim.MaxLargeAttachmentSize + 1)}, want: practicesim.ErrInvalidOption},
+		{name: "too many large attachments", bus: f.bus, cfg: good, opts: []practicesim.Option{practicesim.WithLargeAttachments(slices.Repeat([]int64{1}, practicesim.MaxLargeAttachments+1)...)}, want: practicesim.ErrInvalidOption},
 		{name: "negative NOPAT", bus: f.bus, cfg: good, opts: []practicesim.Option{practicesim.WithNOPAT(-1)}, want: practicesim.ErrInvalidOption},
 		{name: "negative local codes", bus: f.bus, cfg: good, opts: []practicesim.Option{practicesim.WithLocalCodes(-1)}, want: practicesim.ErrInvalidOption},
 		{name: "profile without replicas", bus: f.bus, cfg: good, opts: []practicesim.Option{practicesim.WithProfile(bus.Profile{Name: "none"})}, want: practicesim.ErrInvalidOption},
