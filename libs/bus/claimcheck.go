@@ -46,6 +46,11 @@ func (b *Bus) checkIn(ctx context.Context, dedupeID string, data []byte) (name s
 	return dedupeID, nil
 }
 
+// Body puts back the body of a message read from a stream directly (not
+// through Consume, which does it before the handler runs) when it
+// travelled as a claim check; it does nothing to any other message.
+func (b *Bus) Body(ctx context.Context, msg *Msg) error { return b.checkOut(ctx, msg) }
+
 // checkOut replaces a claim check with the body it names. A missing object
 // cannot come back: that is permanent.
 func (b *Bus) checkOut(ctx context.Context, msg *Msg) error {

@@ -61,6 +61,7 @@ func (c *clock) Advance(d time.Duration) {
 // on an embedded JetStream, each stage startable and stoppable on its own.
 type harness struct {
 	t        *testing.T
+	hc       harnessConfig
 	srv      *natstest.Server
 	js       jetstream.JetStream
 	bus      *bus.Bus
@@ -87,6 +88,9 @@ type harnessConfig struct {
 	auto        bool
 	lossy       bool
 	recordSize  int
+	documents   int
+	large       []int64
+	split       int
 	pdsDown     bool
 	refuse      map[wireRoute]int
 }
@@ -124,6 +128,16 @@ func withRefusingWire(in hl7.Interaction, toASID string) harnessOption {
 // withPDSDown makes PDS answer every look-up with a server error.
 func withPDSDown() harnessOption { return func(c *harnessConfig) { c.pdsDown = true } }
 
+// withDocuments gives the previous practice's records n small documents
+// and one large document of each size in large.
+func withDocuments(n int, large ...int64) harnessOption {
+	return func(c *harnessConfig) { c.documents, c.large = n, large }
+}
+
+// withSplitThreshold sets the sender's split threshold (small ones make
+// large messaging cheap to test).
+func withSplitThreshold(n int) harnessOption { return func(c *harnessConfig) { c.split = n } }
+
 // withRecordSize makes the previous practice's records about n bytes.
 func withRecordSize(n int) harnessOption { return func(c *harnessConfig) { c.recordSize = n } }
 
@@ -143,7 +157,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	h := &harness{
 		t: t, srv: srv, clock: &clock{now: time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)},
 		spans: tracetest.NewInMemoryExporter(), running: map[string]func(){}, practice: map[string]*practicesim.Practice{},
-		ctx: natstest.Context(t, 5*time.Minute), auto: hc.auto,
+		ctx: natstest.Context(t, 5*time.Minute), auto: hc.auto, hc: hc,
 	}
 	h.tracer = sdktrace.NewTracerProvider(sdktrace.WithSyncer(h.spans))
 	t.Cleanup(func() { _ = h.tracer.Shutdown(context.Background()) })
@@ -182,6 +196,12 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 		}
 		if hc.recordSize > 0 {
 			popts = append(popts, practicesim.WithRecordSize(hc.recordSize))
+		}
+		if hc.documents > 0 {
+			popts = append(popts, practicesim.WithAttachments(hc.documents))
+		}
+		if len(hc.large) > 0 {
+			popts = append(popts, practicesim.WithLargeAttachments(hc.large...))
 		}
 		sim, err := practicesim.New(h.bus, practicesim.Config{ODS: p.ods, ASID: p.asid}, popts...)
 		require.NoError(t, err)
@@ -228,7 +248,7 @@ func (h *harness) start(names ...string) {
 			case "requester":
 				done <- requester.Run(ctx, requester.Config{Config: h.cfg, ExtractWeight: 1, COPCWeight: 1}, opts...)
 			case "sender":
-				done <- sender.Run(ctx, sender.Config{Config: h.cfg, RecordTimeout: 10 * time.Minute, FinalAckTimeout: 8 * 24 * time.Hour}, opts...)
+				done <- sender.Run(ctx, sender.Config{Config: h.cfg, RecordTimeout: 10 * time.Minute, FinalAckTimeout: 8 * 24 * time.Hour, SplitThreshold: h.hc.split}, opts...)
 			case "receiver":
 				done <- receiver.Run(ctx, receiver.Config{Config: h.cfg, AutoIntegrate: h.auto}, opts...)
 			case "acknowledger":
@@ -340,6 +360,8 @@ type wireMessage struct {
 	AckType     hl7.AckType
 	Reason      hl7.ReasonCode
 	Ref         string
+	// Env is the whole message: envelope, manifest and attachments.
+	Env *ebxml.Message
 }
 
 // wire lists the messages of conv that crossed the loopback Spine, in
@@ -357,6 +379,7 @@ func (h *harness) wire(conv string) []wireMessage {
 			continue
 		}
 		msg := &bus.Msg{Subject: raw.Subject, Data: raw.Data, Header: raw.Header}
+		require.NoError(h.t, h.bus.Body(h.ctx, msg))
 		env, err := spine.Read(msg)
 		require.NoError(h.t, err)
 		if !strings.EqualFold(env.Envelope.ConversationID, conv) {
@@ -369,7 +392,7 @@ func (h *harness) wire(conv string) []wireMessage {
 
 func decodeWire(t *testing.T, subject string, env *ebxml.Message) wireMessage {
 	m, err := hl7.Decode(env.Payload)
-	w := wireMessage{Subject: subject, Conv: env.Envelope.ConversationID, ID: env.Envelope.MessageID, Payload: env.Payload}
+	w := wireMessage{Subject: subject, Conv: env.Envelope.ConversationID, ID: env.Envelope.MessageID, Payload: env.Payload, Env: env}
 	if m != nil {
 		w.Interaction = m.Header().Interaction
 	}

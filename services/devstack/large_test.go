@@ -1,0 +1,173 @@
+package devstack_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"hash"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/nhsengland/gp2gp/libs/hl7"
+	"github.com/nhsengland/gp2gp/libs/hl7/ehr"
+	"github.com/nhsengland/gp2gp/libs/spectest"
+	"github.com/nhsengland/gp2gp/libs/transfer"
+)
+
+// The sender lays a large record out as the protocol says, waits for the
+// Continue, then sends every document after the extract: whole ones in
+// one COPC, large ones as a fragment index and fragments that reassemble
+// to the document, byte for byte. (No receiver runs: the test plays the
+// requesting system.)
+func TestSenderSendsDocumentsAfterTheContinue(t *testing.T) {
+	const big = 9_000_000 // three fragments of 3,375,000 bytes
+	h := newHarness(t, withDocuments(120, big))
+	h.start("requester", "sender", "acknowledger")
+	conv := h.register()
+	snd := h.waitState(transfer.Sending, conv, transfer.ExtractSent)
+	answer, err := h.practice[oldODS].WaitAnswer(h.ctx, conv)
+	require.NoError(t, err)
+	require.Len(t, answer.Documents, 121)
+
+	wire := h.wire(conv)
+	var extract *wireMessage
+	for i := range wire {
+		if wire[i].Interaction.IsExtract() {
+			extract = &wire[i]
+		}
+	}
+	require.NotNil(t, extract)
+	env := extract.Env
+	assert.Len(t, env.Attachments, 98, "as many inline as the MHS allows")
+	require.Len(t, env.External, 23, "the rest announced as mid:")
+	var large int
+	for _, e := range env.External {
+		if e.Description.LargeAttachment {
+			large++
+			assert.EqualValues(t, big, e.Description.Length)
+		}
+	}
+	assert.Equal(t, 1, large)
+	assert.Zero(t, count(wire, hl7.CommonContentCOPC), "nothing before the Continue")
+	_, acked := snd.MessageByRole(transfer.RoleRequestAck, transfer.Outbound)
+	assert.False(t, acked, "the request's AA waits for the documents")
+
+	cont := &hl7.COPC{
+		Wrapper: hl7.Wrapper{MessageID: hl7.NewID(), CreationTime: h.clock.Now(), ToASID: oldASID, FromASID: newASID},
+		Kind:    hl7.KindContinue, Recipients: []string{oldODS}, From: newODS, AcknowledgedID: extract.ID,
+	}
+	payload, err := cont.Encode()
+	require.NoError(t, err)
+	h.inject(conv, cont.MessageID, hl7.CommonContentCOPC, newASID, oldASID, payload)
+	snd = h.waitState(transfer.Sending, conv, transfer.AttachmentsSent)
+
+	// Reassemble what went on the wire.
+	byID := map[string]*wireMessage{}
+	wire = h.wire(conv)
+	for i := range wire {
+		byID[wire[i].ID] = &wire[i]
+	}
+	sums := map[string]string{}
+	for _, d := range answer.Documents {
+		sums[d.ID] = d.SHA256
+	}
+	copcs := 0
+	for _, e := range env.External {
+		m := byID[hl7.NormalizeID(e.MessageID)]
+		require.NotNil(t, m, "the COPC %s announced by the extract", e.MessageID)
+		require.Equal(t, hl7.CommonContentCOPC, m.Interaction)
+		copcs++
+		sum := sha256.New()
+		if e.Description.LargeAttachment {
+			assert.Empty(t, m.Env.Attachments, "a fragment index carries no fragment")
+			require.Len(t, m.Env.External, 3)
+			for _, f := range m.Env.External {
+				frag := byID[hl7.NormalizeID(f.MessageID)]
+				require.NotNil(t, frag, "fragment %s", f.MessageID)
+				copcs++
+				require.Len(t, frag.Env.Attachments, 1)
+				write(t, sum, frag.Env.Attachments[0].Data)
+			}
+		} else {
+			require.Len(t, m.Env.Attachments, 1)
+			write(t, sum, m.Env.Attachments[0].Data)
+		}
+		id := hl7.NormalizeID(e.DocumentID[1:])
+		assert.Equal(t, sums[id], hex.EncodeToString(sum.Sum(nil)), "document %s arrives whole", id)
+	}
+	assert.Equal(t, 26, copcs, "22 whole, one index and three fragments")
+	assert.Equal(t, 27, count(h.wire(conv), hl7.CommonContentCOPC), "and the Continue: each sent once")
+
+	// Then the request's acceptance, and the timeline tells it all.
+	require.Eventually(t, func() bool {
+		return count(h.wire(conv), hl7.ApplicationAck) == 1
+	}, 15*time.Second, 20*time.Millisecond)
+	sent := 0
+	for _, m := range h.get(transfer.Sending, conv).Messages {
+		if m.Role == transfer.RoleCOPC {
+			sent++
+		}
+	}
+	assert.Equal(t, 26, sent)
+}
+
+func write(t *testing.T, h hash.Hash, data []byte) {
+	t.Helper()
+	_, err := h.Write(data)
+	require.NoError(t, err)
+}
+
+// An extract over the split threshold travels as a skeleton: the payload is
+// a skeleton extract, and the whole original message travels gzipped as a
+// document marked as the skeleton's.
+func TestSenderSendsASkeletonForALargeExtract(t *testing.T) {
+	h := newHarness(t, withSplitThreshold(100_000), withRecordSize(300_000))
+	h.start("requester", "sender", "acknowledger")
+	conv := h.register()
+	h.waitState(transfer.Sending, conv, transfer.ExtractSent)
+	var extract *wireMessage
+	for _, m := range h.wire(conv) {
+		if m.Interaction.IsExtract() {
+			extract = &m
+		}
+	}
+	require.NotNil(t, extract)
+	assert.Less(t, len(extract.Payload), 100_000)
+	ex, err := hl7.DecodeExtract(extract.Payload)
+	require.NoError(t, err)
+	sum, err := ehr.Summarize(ex.Content)
+	require.NoError(t, err)
+	assert.True(t, sum.Skeleton)
+	require.Len(t, sum.Documents, 1)
+
+	env := extract.Env
+	var skel []byte
+	for _, a := range env.Attachments {
+		if a.Description.Skeleton() {
+			assert.True(t, a.Description.Compressed)
+			assert.Equal(t, "_"+sum.Documents[0].ID, a.DocumentID)
+			skel = a.Data
+		}
+	}
+	require.NotNil(t, skel, "the compressed original travels inline: it is small once gzipped")
+	zr, err := gzip.NewReader(bytes.NewReader(skel))
+	require.NoError(t, err)
+	original, err := io.ReadAll(zr)
+	require.NoError(t, err)
+	assert.True(t, bytes.HasPrefix(original, []byte("<RCMR_IN030000UK06")) || bytes.Contains(original[:200], []byte("RCMR_IN030000UK06")))
+	full, err := hl7.DecodeExtract(original)
+	require.NoError(t, err)
+	assert.Equal(t, ex.ExtractID, full.ExtractID)
+	fullSum, err := ehr.Summarize(full.Content)
+	require.NoError(t, err)
+	assert.False(t, fullSum.Skeleton)
+	assert.Greater(t, len(original), 300_000)
+	if _, ok := spectest.Lookup(); ok {
+		require.NoError(t, spectest.Validate(t, spectest.SchemaUK06, extract.Payload))
+	}
+}
