@@ -80,5 +80,5 @@ func TestChunksHoldOneFragment(t *testing.T) {
 		}))
 		require.EqualValues(t, size, total)
 	})
-	assert.LessOrEqual(t, allocs, 10.0)
+	assert.LessOrEqual(t, allocs, 64.0, "a few buffers, not one per fragment or per megabyte")
 }
