@@ -1,6 +1,7 @@
 package transfer
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
@@ -127,6 +128,9 @@ type Record struct {
 	// summary (JSON).
 	Object  string `json:"object"`
 	Summary string `json:"summary,omitempty"`
+	// Size of the extract's HL7 in bytes (the reassembled one, for a
+	// skeleton).
+	Size int64 `json:"size,omitempty"`
 	// Issues flagged for the integrating clinician (gp2gp.v1.RecordIssue
 	// names).
 	Issues []string `json:"issues,omitempty"`
@@ -164,6 +168,9 @@ type Transfer struct {
 	// Messages lists the wire messages of the transfer, in the order
 	// recorded.
 	Messages []Message `json:"messages,omitempty"`
+	// Assembly is the requesting side's reassembly state of a large
+	// message (largemsg.Assembly as JSON), while its parts arrive.
+	Assembly json.RawMessage `json:"assembly,omitempty"`
 	// Documents are the record's documents, once the extract was laid out
 	// (sending side) or received (requesting side).
 	Documents []Document `json:"documents,omitempty"`

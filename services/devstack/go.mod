@@ -42,6 +42,7 @@ require (
 	github.com/nats-io/nats-server/v2 v2.15.2 // indirect
 	github.com/nats-io/nkeys v0.4.16 // indirect
 	github.com/nats-io/nuid v1.0.1 // indirect
+	github.com/nhsengland/gp2gp/libs/largemsg v0.0.0 // indirect
 	github.com/nhsengland/gp2gp/libs/xmldoc v0.0.0 // indirect
 	github.com/nhsengland/gp2gp/services/gp2gpctl v0.0.0
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
@@ -87,3 +88,5 @@ replace (
 )
 
 replace github.com/nhsengland/gp2gp/services/gp2gpctl => ../gp2gpctl
+
+replace github.com/nhsengland/gp2gp/libs/largemsg => ../../libs/largemsg

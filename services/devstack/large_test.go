@@ -15,6 +15,7 @@ import (
 
 	"github.com/nhsengland/gp2gp/libs/hl7"
 	"github.com/nhsengland/gp2gp/libs/hl7/ehr"
+	"github.com/nhsengland/gp2gp/libs/practicesim"
 	"github.com/nhsengland/gp2gp/libs/spectest"
 	"github.com/nhsengland/gp2gp/libs/transfer"
 )
@@ -169,5 +170,48 @@ func TestSenderSendsASkeletonForALargeExtract(t *testing.T) {
 	assert.Greater(t, len(original), 300_000)
 	if _, ok := spectest.Lookup(); ok {
 		require.NoError(t, spectest.Validate(t, spectest.SchemaUK06, extract.Payload))
+	}
+}
+
+// A record with 120 documents, one of them 9 MB, goes end to end: the
+// receiver asks for the rest with a Continue, reassembles the fragments and
+// hands over every document, byte for byte.
+func TestLargeRecordEndToEnd(t *testing.T) {
+	h := newHarness(t, withDocuments(120, 9_000_000))
+	h.start()
+	conv := h.register()
+	h.waitState(transfer.Sending, conv, transfer.Completed)
+	req := h.waitState(transfer.Requesting, conv, transfer.Integrated)
+	assert.Equal(t, "INTEGRATION_RESULT_INTEGRATED", req.Record.Outcome)
+
+	answer, err := h.practice[oldODS].WaitAnswer(h.ctx, conv)
+	require.NoError(t, err)
+	record, err := h.practice[newODS].WaitRecord(h.ctx, conv)
+	require.NoError(t, err)
+	assertSameDocuments(t, answer.Documents, record.Documents)
+
+	wire := h.wire(conv)
+	assert.Equal(t, 1, count(wire, hl7.EHRExtractUK06))
+	assert.Equal(t, 1+26, count(wire, hl7.CommonContentCOPC), "one Continue, 22 whole documents, an index and 3 fragments")
+	ackMsgs := acks(wire)
+	assert.Len(t, ackMsgs, 2+26, "the request's AA, the final AA and one AA per COPC")
+	for _, a := range ackMsgs {
+		assert.Equal(t, hl7.AckAccept, a.AckType)
+	}
+}
+
+func assertSameDocuments(t *testing.T, sent, received []practicesim.Document) {
+	t.Helper()
+	want := map[string]practicesim.Document{}
+	for _, d := range sent {
+		want[d.ID] = d
+	}
+	require.Len(t, received, len(sent))
+	for _, d := range received {
+		w, ok := want[d.ID]
+		if assert.True(t, ok, "document %s was sent", d.ID) {
+			assert.Equal(t, w.Size, d.Size, "document %s", d.ID)
+			assert.Equal(t, w.SHA256, d.SHA256, "document %s", d.ID)
+		}
 	}
 }

@@ -38,8 +38,7 @@ func (r *receiver) handleSpine(ctx context.Context, msg *bus.Msg) error {
 	case strings.HasSuffix(msg.Subject, "."+string(bus.KindEHRExtract)):
 		return r.handleExtract(ctx, conv, env)
 	case strings.HasSuffix(msg.Subject, "."+string(bus.KindCOPC)):
-		// No Continue is ever sent yet, so no attachment message is due.
-		return bus.Permanentf("attachment message %s for %s, but no Continue was sent", env.Envelope.MessageID, conv)
+		return r.handleCOPC(ctx, conv, env)
 	}
 	return bus.Permanentf("receiver: unexpected subject %s", msg.Subject)
 }
@@ -62,6 +61,9 @@ func (r *receiver) handleExtract(ctx context.Context, conv string, env *ebxml.Me
 		if hl7.SameID(m.ID, msgID) || hl7.SameID(m.ID, env.Envelope.MessageID) {
 			// The same extract delivered again: repeat the hand-over,
 			// which may not have happened (each step is idempotent).
+			if t.Assembly != nil {
+				return r.resumeLarge(ctx, t, env)
+			}
 			return r.resumeHandover(ctx, t, ex, env)
 		}
 		return r.nack(ctx, t, "duplicate-extract/"+msgID, msgID, hl7.ReasonDuplicateExtract)
@@ -94,13 +96,15 @@ func (r *receiver) handleExtract(ctx context.Context, conv string, env *ebxml.Me
 	if derr != nil {
 		return r.reject(ctx, t, received, hl7.ReasonExtractMalformed, derr.Error())
 	}
-	if len(env.External) > 0 {
-		return r.reject(ctx, t, received, hl7.ReasonLargeMessageFailure,
-			fmt.Sprintf("the extract announces %d attachments by large messaging, which this receiver does not take yet", len(env.External)))
-	}
 	summary, err := ehr.Summarize(ex.Content)
 	if err != nil {
 		return r.reject(ctx, t, received, hl7.ReasonExtractMalformed, err.Error())
+	}
+	if large(env, summary) {
+		if _, err := r.put(ctx, coreObject(t), env.Payload); err != nil {
+			return err
+		}
+		return r.takeLarge(ctx, t, env, ex.ExtractID, received, resent)
 	}
 
 	rec, docs, err := r.store(ctx, conv, env, summary)
@@ -279,7 +283,11 @@ const inlineExtract = 256 << 10
 // is the extract, when the caller has it.
 func (r *receiver) publishReady(ctx context.Context, t *transfer.Transfer, rec *transfer.Record, docs []*gp2gpv1.Attachment, payload []byte) error {
 	m, _ := t.MessageByRole(transfer.RoleEHRExtract, transfer.Inbound)
-	extract := &gp2gpv1.Content{Content: &gp2gpv1.Content_Object{Object: &gp2gpv1.ObjectRef{Bucket: bus.BucketRecords, Name: rec.Object, Size: uint64(m.Size)}}}
+	size := uint64(m.Size)
+	if rec.Size > 0 {
+		size = uint64(rec.Size)
+	}
+	extract := &gp2gpv1.Content{Content: &gp2gpv1.Content_Object{Object: &gp2gpv1.ObjectRef{Bucket: bus.BucketRecords, Name: rec.Object, Size: size}}}
 	if payload != nil && len(payload) <= inlineExtract {
 		extract = &gp2gpv1.Content{Content: &gp2gpv1.Content_Inline{Inline: payload}}
 	}

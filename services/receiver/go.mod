@@ -32,9 +32,10 @@ require (
 	github.com/nats-io/nats-server/v2 v2.15.2 // indirect
 	github.com/nats-io/nkeys v0.4.16 // indirect
 	github.com/nats-io/nuid v1.0.1 // indirect
-	github.com/nhsengland/gp2gp/libs/directory v0.0.0 // indirect
+	github.com/nhsengland/gp2gp/libs/directory v0.0.0
+	github.com/nhsengland/gp2gp/libs/largemsg v0.0.0
 	github.com/nhsengland/gp2gp/libs/natsembed v0.0.0 // indirect
-	github.com/nhsengland/gp2gp/libs/xmldoc v0.0.0 // indirect
+	github.com/nhsengland/gp2gp/libs/xmldoc v0.0.0
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
 	go.opentelemetry.io/otel v1.47.0 // indirect
 	go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp v1.47.0 // indirect
@@ -72,3 +73,5 @@ replace (
 	github.com/nhsengland/gp2gp/libs/xmldoc => ../../libs/xmldoc
 	github.com/nhsengland/gp2gp/proto => ../../proto
 )
+
+replace github.com/nhsengland/gp2gp/libs/largemsg => ../../libs/largemsg

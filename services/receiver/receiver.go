@@ -33,9 +33,7 @@ func Run(ctx context.Context, cfg Config, opts ...stage.Option) error {
 			func(ctx context.Context) error {
 				return s.Bus.Consume(ctx, bus.ReceiverIntegrations(group, ps), r.handleOutcome, bus.WithConcurrency(8))
 			},
-			s.Timers(func(ctx context.Context, t bus.Timer) error {
-				return bus.Permanentf("receiver: unknown timer kind %q", t.Kind)
-			}),
+			s.Timers(r.handleTimer),
 		}, nil
 	}, opts...)
 }
