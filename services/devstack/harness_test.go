@@ -1,7 +1,10 @@
 package devstack_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beevik/etree"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -30,6 +35,7 @@ import (
 	"github.com/nhsengland/gp2gp/libs/stage"
 	"github.com/nhsengland/gp2gp/libs/stage/stagetest"
 	"github.com/nhsengland/gp2gp/libs/transfer"
+	"github.com/nhsengland/gp2gp/libs/xmldoc"
 	gp2gpv1 "github.com/nhsengland/gp2gp/proto/gp2gp/v1"
 	"github.com/nhsengland/gp2gp/services/acknowledger"
 	"github.com/nhsengland/gp2gp/services/receiver"
@@ -66,6 +72,7 @@ type harness struct {
 	js       jetstream.JetStream
 	bus      *bus.Bus
 	store    *transfer.Store
+	records  jetstream.ObjectStore
 	clock    *clock
 	dir      *directory.File
 	pds      *movingPDS
@@ -91,6 +98,8 @@ type harnessConfig struct {
 	documents   int
 	large       []int64
 	split       int
+	hook        func(*spine.Outbound) bool
+	missing     string
 	pdsDown     bool
 	refuse      map[wireRoute]int
 }
@@ -132,6 +141,17 @@ func withPDSDown() harnessOption { return func(c *harnessConfig) { c.pdsDown = t
 // and one large document of each size in large.
 func withDocuments(n int, large ...int64) harnessOption {
 	return func(c *harnessConfig) { c.documents, c.large = n, large }
+}
+
+// withWireHook passes every Spine message through f before the wire; f
+// may change it, and returns false to lose it.
+func withWireHook(f func(*spine.Outbound) bool) harnessOption {
+	return func(c *harnessConfig) { c.lossy, c.hook = true, f }
+}
+
+// withMissingAttachments sets the receiver's missing-attachment policy.
+func withMissingAttachments(policy string) harnessOption {
+	return func(c *harnessConfig) { c.missing = policy }
 }
 
 // withSplitThreshold sets the sender's split threshold (small ones make
@@ -180,7 +200,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	if hc.lossy {
 		lb, err := spine.NewLoopback(h.bus)
 		require.NoError(t, err)
-		h.lossy = &lossyWire{next: lb, lose: map[wireRoute]int{}, refuse: map[wireRoute]int{}}
+		h.lossy = &lossyWire{next: lb, lose: map[wireRoute]int{}, refuse: map[wireRoute]int{}, hook: hc.hook}
 		for r, n := range hc.refuse {
 			h.lossy.refuse[r] = n
 		}
@@ -250,7 +270,7 @@ func (h *harness) start(names ...string) {
 			case "sender":
 				done <- sender.Run(ctx, sender.Config{Config: h.cfg, RecordTimeout: 10 * time.Minute, FinalAckTimeout: 8 * 24 * time.Hour, SplitThreshold: h.hc.split}, opts...)
 			case "receiver":
-				done <- receiver.Run(ctx, receiver.Config{Config: h.cfg, AutoIntegrate: h.auto}, opts...)
+				done <- receiver.Run(ctx, receiver.Config{Config: h.cfg, AutoIntegrate: h.auto, MissingAttachments: h.hc.missing}, opts...)
 			case "acknowledger":
 				done <- acknowledger.Run(ctx, acknowledger.Config{Config: h.cfg}, opts...)
 			}
@@ -276,6 +296,11 @@ func (h *harness) start(names ...string) {
 	if h.store == nil {
 		var err error
 		h.store, err = transfer.NewStore(h.ctx, h.bus)
+		require.NoError(h.t, err)
+	}
+	if h.records == nil {
+		var err error
+		h.records, err = h.js.ObjectStore(h.ctx, bus.BucketRecords)
 		require.NoError(h.t, err)
 	}
 }
@@ -331,6 +356,12 @@ func (h *harness) get(side transfer.Side, conv string) *transfer.Transfer {
 // waitState waits for one side of conv to reach state.
 func (h *harness) waitState(side transfer.Side, conv string, state transfer.State) *transfer.Transfer {
 	h.t.Helper()
+	return h.waitStateWithin(side, conv, state, 20*time.Second)
+}
+
+// waitStateWithin waits up to d for one side of conv to reach state.
+func (h *harness) waitStateWithin(side transfer.Side, conv string, state transfer.State, d time.Duration) *transfer.Transfer {
+	h.t.Helper()
 	var last *transfer.Transfer
 	require.Eventually(h.t, func() bool {
 		t, err := h.store.Get(h.ctx, side, conv)
@@ -339,7 +370,7 @@ func (h *harness) waitState(side transfer.Side, conv string, state transfer.Stat
 		}
 		last = t
 		return t.State == state
-	}, 20*time.Second, 10*time.Millisecond, "%s side of %s never reached %s (last: %+v)", side, conv, state, stateOf(last))
+	}, d, 10*time.Millisecond, "%s side of %s never reached %s (last: %+v)", side, conv, state, stateOf(last))
 	return last
 }
 
@@ -493,6 +524,7 @@ type lossyWire struct {
 	// refuse makes the transport refuse messages for good, as an MHS
 	// adaptor answering 4xx would.
 	refuse map[wireRoute]int
+	hook   func(*spine.Outbound) bool
 }
 
 type wireRoute struct {
@@ -501,6 +533,9 @@ type wireRoute struct {
 }
 
 func (l *lossyWire) Send(ctx context.Context, out *spine.Outbound) error {
+	if l.hook != nil && !l.hook(out) {
+		return nil
+	}
 	l.mu.Lock()
 	r := wireRoute{hl7.Interaction(out.Message.Envelope.Action), out.ToASID}
 	if l.refuse[r] > 0 {
@@ -533,4 +568,88 @@ func (h *harness) lost() []string {
 	h.lossy.mu.Lock()
 	defer h.lossy.mu.Unlock()
 	return slices.Clone(h.lossy.lost)
+}
+
+// redeliver publishes again, under a new dedupe id, the first message of
+// conv on the wire that pred picks: a duplicate as Spine delivers one
+// after its own deduplication window.
+func (h *harness) redeliver(conv string, pred func(wireMessage) bool) {
+	h.t.Helper()
+	s, err := h.js.Stream(h.ctx, bus.StreamSpineIn)
+	require.NoError(h.t, err)
+	info, err := s.Info(h.ctx)
+	require.NoError(h.t, err)
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq; seq++ {
+		raw, err := s.GetMsg(h.ctx, seq)
+		if err != nil {
+			continue
+		}
+		msg := &bus.Msg{Subject: raw.Subject, Data: raw.Data, Header: raw.Header}
+		require.NoError(h.t, h.bus.Body(h.ctx, msg))
+		env, err := spine.Read(msg)
+		if err != nil || !strings.EqualFold(env.Envelope.ConversationID, conv) || !pred(decodeWire(h.t, raw.Subject, env)) {
+			continue
+		}
+		again := nats.NewMsg(raw.Subject)
+		again.Data = raw.Data
+		for k, v := range raw.Header {
+			again.Header[k] = v
+		}
+		again.Header.Set(jetstream.MsgIDHeader, raw.Header.Get(jetstream.MsgIDHeader)+".again")
+		_, err = h.js.PublishMsg(h.ctx, again)
+		require.NoError(h.t, err)
+		return
+	}
+	h.t.Fatalf("no message of %s to deliver again", conv)
+}
+
+// suppliedExtract is the EhrExtract the previous practice's system supplied
+// for conv, serialized as the tests compare it.
+func (h *harness) suppliedExtract(conv string) []byte {
+	h.t.Helper()
+	s, err := h.js.Stream(h.ctx, bus.StreamRecordResponses)
+	require.NoError(h.t, err)
+	info, err := s.Info(h.ctx)
+	require.NoError(h.t, err)
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq; seq++ {
+		raw, err := s.GetMsg(h.ctx, seq)
+		if err != nil {
+			continue
+		}
+		msg := &bus.Msg{Subject: raw.Subject, Data: raw.Data, Header: raw.Header}
+		require.NoError(h.t, h.bus.Body(h.ctx, msg))
+		resp := &gp2gpv1.RecordResponse{}
+		require.NoError(h.t, bus.Decode(msg, resp))
+		if !strings.EqualFold(resp.GetConversationId(), conv) {
+			continue
+		}
+		content := resp.GetRecord().GetEhrExtract()
+		data := content.GetInline()
+		if ref := content.GetObject(); ref != nil {
+			data, err = h.records.GetBytes(h.ctx, ref.GetName())
+			require.NoError(h.t, err)
+		}
+		doc, err := xmldoc.Parse(data, xmldoc.Limits{MaxBytes: 64 << 20})
+		require.NoError(h.t, err)
+		return serialize(h.t, doc.Root())
+	}
+	h.t.Fatalf("no record response for %s", conv)
+	return nil
+}
+
+// serialize writes el the one way tests compare elements.
+func serialize(t *testing.T, el *etree.Element) []byte {
+	t.Helper()
+	c := el.Copy()
+	c.RemoveAttr("xmlns") // the wrapper declares the namespace once
+	c.RemoveAttr("xmlns:xsi")
+	var buf bytes.Buffer
+	c.WriteTo(&buf, &etree.WriteSettings{})
+	return buf.Bytes()
+}
+
+func digest(t *testing.T, data []byte) string {
+	t.Helper()
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
 }

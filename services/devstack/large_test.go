@@ -18,6 +18,7 @@ import (
 	"github.com/nhsengland/gp2gp/libs/practicesim"
 	"github.com/nhsengland/gp2gp/libs/spectest"
 	"github.com/nhsengland/gp2gp/libs/transfer"
+	"github.com/nhsengland/gp2gp/libs/xmldoc"
 )
 
 // The sender lays a large record out as the protocol says, waits for the
@@ -173,11 +174,11 @@ func TestSenderSendsASkeletonForALargeExtract(t *testing.T) {
 	}
 }
 
-// A record with 120 documents, one of them 9 MB, goes end to end: the
+// A record with 150 small documents and a 9 MB one goes end to end: the
 // receiver asks for the rest with a Continue, reassembles the fragments and
 // hands over every document, byte for byte.
 func TestLargeRecordEndToEnd(t *testing.T) {
-	h := newHarness(t, withDocuments(120, 9_000_000))
+	h := newHarness(t, withDocuments(150, 9_000_000))
 	h.start()
 	conv := h.register()
 	h.waitState(transfer.Sending, conv, transfer.Completed)
@@ -192,9 +193,9 @@ func TestLargeRecordEndToEnd(t *testing.T) {
 
 	wire := h.wire(conv)
 	assert.Equal(t, 1, count(wire, hl7.EHRExtractUK06))
-	assert.Equal(t, 1+26, count(wire, hl7.CommonContentCOPC), "one Continue, 22 whole documents, an index and 3 fragments")
+	assert.Equal(t, 1+56, count(wire, hl7.CommonContentCOPC), "one Continue, 52 whole documents, an index and 3 fragments")
 	ackMsgs := acks(wire)
-	assert.Len(t, ackMsgs, 2+26, "the request's AA, the final AA and one AA per COPC")
+	assert.Len(t, ackMsgs, 2+56, "the request's AA, the final AA and one AA per COPC")
 	for _, a := range ackMsgs {
 		assert.Equal(t, hl7.AckAccept, a.AckType)
 	}
@@ -213,5 +214,78 @@ func assertSameDocuments(t *testing.T, sent, received []practicesim.Document) {
 			assert.Equal(t, w.Size, d.Size, "document %s", d.ID)
 			assert.Equal(t, w.SHA256, d.SHA256, "document %s", d.ID)
 		}
+	}
+}
+
+// A 100 MB document travels as 32 fragments and arrives byte for byte.
+func TestHundredMegabyteDocument(t *testing.T) {
+	h := newHarness(t, withDocuments(2, 100<<20))
+	h.start()
+	conv := h.register()
+	h.waitStateWithin(transfer.Requesting, conv, transfer.Integrated, 5*time.Minute)
+	h.waitState(transfer.Sending, conv, transfer.Completed)
+	answer, err := h.practice[oldODS].WaitAnswer(h.ctx, conv)
+	require.NoError(t, err)
+	record, err := h.practice[newODS].WaitRecord(h.ctx, conv)
+	require.NoError(t, err)
+	assertSameDocuments(t, answer.Documents, record.Documents)
+	snd := h.get(transfer.Sending, conv)
+	fragments := 0
+	for _, m := range snd.Messages {
+		if m.Role == transfer.RoleCOPC && m.Fragment > 0 {
+			fragments++
+		}
+	}
+	assert.Equal(t, 32, fragments, "100 MiB in 3,375,000-byte fragments")
+}
+
+// An extract over the split threshold travels as a skeleton and arrives
+// as it was sent: with its compressed original inline (the default
+// threshold, a 5 MB record), and in fragments (a small threshold).
+func TestSkeletonEndToEnd(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts []harnessOption
+	}{
+		{"inline original", []harnessOption{withRecordSize(5_000_000)}},
+		{"fragmented original", []harnessOption{withSplitThreshold(20_000), withRecordSize(1_500_000), withDocuments(3)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, tc.opts...)
+			h.start()
+			conv := h.register()
+			h.waitStateWithin(transfer.Requesting, conv, transfer.Integrated, 2*time.Minute)
+			h.waitState(transfer.Sending, conv, transfer.Completed)
+
+			// The practice's EhrExtract, as it supplied it and as the
+			// new practice got it.
+			sent := h.suppliedExtract(conv)
+			got, err := h.records.GetBytes(h.ctx, hl7.NormalizeID(conv)+"/extract.xml")
+			require.NoError(t, err)
+			ex, err := hl7.DecodeExtract(got)
+			require.NoError(t, err)
+			sum, err := ehr.Summarize(ex.Content)
+			require.NoError(t, err)
+			assert.False(t, sum.Skeleton, "the original, not the skeleton")
+			// The sender gives the EhrExtract the id of its message and
+			// the request's id; the rest arrives byte for byte.
+			gotEx := serialize(t, ex.Content)
+			sentDoc, err := xmldoc.Parse(sent, xmldoc.Limits{MaxBytes: 64 << 20})
+			require.NoError(t, err)
+			sentID := xmldoc.Attr(xmldoc.Child(sentDoc.Root(), "id"), "root")
+			sent = bytes.Replace(sent, []byte(`<id root="`+sentID+`"/>`), []byte(`<id root="`+ex.ExtractID+`"/>`), 1)
+			priorID := xmldoc.Attr(xmldoc.Path(sentDoc.Root(), "inFulfillmentOf", "priorEhrRequest", "id"), "root")
+			sent = bytes.Replace(sent, []byte(`<id root="`+priorID+`"/></priorEhrRequest>`), []byte(`<id root="`+ex.RequestID+`"/></priorEhrRequest>`), 1)
+			assert.Equal(t, len(sent), len(gotEx))
+			assert.Equal(t, digest(t, sent), digest(t, gotEx), "the EhrExtract arrives byte for byte")
+			var wire []wireMessage
+			for _, m := range h.wire(conv) {
+				if m.Interaction.IsExtract() {
+					wire = append(wire, m)
+				}
+			}
+			require.Len(t, wire, 1)
+			assert.Less(t, len(wire[0].Payload), len(got)/2, "what travelled was a skeleton")
+		})
 	}
 }

@@ -189,7 +189,7 @@ func (r *receiver) handleCOPC(ctx context.Context, conv string, env *ebxml.Messa
 	var out largemsg.Outcome
 	var finished *largemsg.Assembly
 	now := r.Now()
-	t, err = r.Store.UpdateFrom(ctx, t, func(t *transfer.Transfer) error {
+	updated, err := r.Store.UpdateFrom(ctx, t, func(t *transfer.Transfer) error {
 		a, err := assemblyOf(t)
 		if err != nil {
 			return err
@@ -228,6 +228,7 @@ func (r *receiver) handleCOPC(ctx context.Context, conv string, env *ebxml.Messa
 	case err != nil && !errors.Is(err, transfer.ErrEventsPending):
 		return err
 	}
+	t = updated
 	if cerr := out.Cleanup(ctx, r.parts()); cerr != nil {
 		r.Logger.WarnContext(ctx, "parts of a finished document not deleted", "error", cerr)
 	}
