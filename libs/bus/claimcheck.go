@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -62,7 +63,11 @@ func (b *Bus) checkOut(ctx context.Context, msg *Msg) error {
 	if err != nil {
 		return err
 	}
-	data, err := store.GetBytes(ctx, name)
+	// A deadline of its own: the client otherwise gives the whole read its
+	// default API timeout (5 s), short for a few megabytes on a busy broker.
+	rctx, cancel := context.WithTimeout(ctx, bodyReadTimeout)
+	defer cancel()
+	data, err := store.GetBytes(rctx, name)
 	if errors.Is(err, jetstream.ErrObjectNotFound) {
 		return Permanentf("bus: body %s of %s is no longer in the object store", name, msg.Subject)
 	}
@@ -75,6 +80,9 @@ func (b *Bus) checkOut(ctx context.Context, msg *Msg) error {
 	msg.Data = data
 	return nil
 }
+
+// bodyReadTimeout bounds reading a claim-checked body.
+const bodyReadTimeout = 2 * time.Minute
 
 // defaultChunk is the object store's usual chunk size.
 const defaultChunk = 128 << 10

@@ -2,6 +2,7 @@ package bus
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -9,23 +10,42 @@ import (
 
 // Ensure creates or updates every stream, bucket and consumer of t so that
 // they match their declarations under profile p. It is idempotent: running
-// it again, from any number of instances, changes nothing.
+// it again, from any number of instances, changes nothing. Each is created
+// first (which succeeds, changing nothing, when it exists as declared) and
+// updated only when it exists otherwise: several services starting at once
+// then never update a stream while another adds a consumer to it (which
+// also trips a data race inside nats-server 2.15's file store).
 func Ensure(ctx context.Context, js jetstream.JetStream, p Profile, t Topology) error {
 	if p.Replicas < 1 || p.Replicas > 5 {
 		return fmt.Errorf("bus: profile %q: replicas %d out of range 1..5", p.Name, p.Replicas)
 	}
 	for _, s := range t.Streams {
-		if _, err := js.CreateOrUpdateStream(ctx, s.Config(p)); err != nil {
+		cfg := s.Config(p)
+		_, err := js.CreateStream(ctx, cfg)
+		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			_, err = js.UpdateStream(ctx, cfg)
+		}
+		if err != nil {
 			return fmt.Errorf("bus: ensure stream %s: %w", s.Name, err)
 		}
 	}
 	for _, k := range t.KeyValues {
-		if _, err := js.CreateOrUpdateKeyValue(ctx, k.Config(p)); err != nil {
+		cfg := k.Config(p)
+		_, err := js.CreateKeyValue(ctx, cfg)
+		if errors.Is(err, jetstream.ErrBucketExists) {
+			_, err = js.UpdateKeyValue(ctx, cfg)
+		}
+		if err != nil {
 			return fmt.Errorf("bus: ensure bucket %s: %w", k.Bucket, err)
 		}
 	}
 	for _, o := range t.ObjectStores {
-		if _, err := js.CreateOrUpdateObjectStore(ctx, o.Config(p)); err != nil {
+		cfg := o.Config(p)
+		_, err := js.CreateObjectStore(ctx, cfg)
+		if errors.Is(err, jetstream.ErrBucketExists) {
+			_, err = js.UpdateObjectStore(ctx, cfg)
+		}
+		if err != nil {
 			return fmt.Errorf("bus: ensure object store %s: %w", o.Bucket, err)
 		}
 	}
@@ -33,7 +53,11 @@ func Ensure(ctx context.Context, js jetstream.JetStream, p Profile, t Topology) 
 		if err := c.Validate(); err != nil {
 			return err
 		}
-		if _, err := js.CreateOrUpdateConsumer(ctx, c.Stream, c.Config()); err != nil {
+		_, err := js.CreateConsumer(ctx, c.Stream, c.Config())
+		if errors.Is(err, jetstream.ErrConsumerExists) {
+			_, err = js.UpdateConsumer(ctx, c.Stream, c.Config())
+		}
+		if err != nil {
 			return fmt.Errorf("bus: ensure consumer %s on %s: %w", c.Durable, c.Stream, err)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -30,15 +31,33 @@ func (s objectStore) Put(ctx context.Context, name string, r io.Reader) (int64, 
 	return int64(info.Size), nil
 }
 
+// readTimeout bounds reading one object. Without a deadline of its own the
+// client gives the whole read its default API timeout (5 s), too little for
+// a large document read while its fragments are being sent.
+const readTimeout = 30 * time.Minute
+
 func (s objectStore) Open(ctx context.Context, name string) (io.ReadCloser, error) {
-	obj, err := s.bucket.Get(ctx, name)
-	if errors.Is(err, jetstream.ErrObjectNotFound) {
-		return nil, fmt.Errorf("largemsg: open %q: %w (%w)", name, ErrNoObject, err)
-	}
+	rctx, cancel := context.WithTimeout(ctx, readTimeout)
+	obj, err := s.bucket.Get(rctx, name)
 	if err != nil {
+		cancel()
+		if errors.Is(err, jetstream.ErrObjectNotFound) {
+			return nil, fmt.Errorf("largemsg: open %q: %w (%w)", name, ErrNoObject, err)
+		}
 		return nil, fmt.Errorf("largemsg: open %q: %w", name, err)
 	}
-	return obj, nil
+	return &objectReader{ObjectResult: obj, cancel: cancel}, nil
+}
+
+// objectReader ends the read's context when it is closed.
+type objectReader struct {
+	jetstream.ObjectResult
+	cancel context.CancelFunc
+}
+
+func (r *objectReader) Close() error {
+	defer r.cancel()
+	return r.ObjectResult.Close()
 }
 
 func (s objectStore) Delete(ctx context.Context, name string) error {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -24,6 +25,9 @@ import (
 // remembers it, and reports the IntegrationOutcome the policy chooses on
 // IntegrationOutcomeSubject. The outcome's dedupe id derives from the
 // conversation id, so a record delivered twice is reported once.
+// objectReadTimeout bounds reading one object of a record.
+const objectReadTimeout = 30 * time.Minute
+
 func (p *Practice) integrate(ctx context.Context, msg *bus.Msg) error {
 	var ready gp2gpv1.RecordReady
 	if err := bus.Decode(msg, &ready); err != nil {
@@ -217,7 +221,11 @@ func (p *Practice) read(ctx context.Context, c *gp2gpv1.Content, w io.Writer) (r
 		if err != nil {
 			return readContent{}, err
 		}
-		obj, err := store.Get(ctx, ref.GetName())
+		// A deadline of its own: without one the client gives the whole
+		// read its default API timeout (5 s), short for a large document.
+		rctx, cancel := context.WithTimeout(ctx, objectReadTimeout)
+		defer cancel()
+		obj, err := store.Get(rctx, ref.GetName())
 		switch {
 		case errors.Is(err, jetstream.ErrObjectNotFound):
 			return readContent{}, unreadable("object %s does not exist", where)

@@ -363,15 +363,19 @@ func (h *harness) waitState(side transfer.Side, conv string, state transfer.Stat
 func (h *harness) waitStateWithin(side transfer.Side, conv string, state transfer.State, d time.Duration) *transfer.Transfer {
 	h.t.Helper()
 	var last *transfer.Transfer
-	require.Eventually(h.t, func() bool {
-		t, err := h.store.Get(h.ctx, side, conv)
-		if err != nil {
-			return false
+	deadline := time.Now().Add(d)
+	for {
+		if t, err := h.store.Get(h.ctx, side, conv); err == nil {
+			last = t
+			if t.State == state {
+				return t
+			}
 		}
-		last = t
-		return t.State == state
-	}, d, 10*time.Millisecond, "%s side of %s never reached %s (last: %+v)", side, conv, state, stateOf(last))
-	return last
+		if time.Now().After(deadline) {
+			h.t.Fatalf("%s side of %s never reached %s within %s (last: %s)", side, conv, state, d, stateOf(last))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func stateOf(t *transfer.Transfer) string {

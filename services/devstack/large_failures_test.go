@@ -72,7 +72,7 @@ func TestFragmentsOutOfOrderAndDuplicated(t *testing.T) {
 	h := newHarness(t, withDocuments(0, 9_000_000), withWireHook(script.hook))
 	h.start()
 	conv := h.register()
-	require.Eventually(t, func() bool { return countKind(h, conv, "fragment") == 3 }, 20*time.Second, 20*time.Millisecond)
+	require.Eventually(t, func() bool { return countKind(h, conv, "fragment") == 3 }, largeWait, 20*time.Millisecond)
 
 	// Fragment 1 again, as Spine may redeliver it after its dedupe window.
 	h.redeliver(conv, func(m wireMessage) bool {
@@ -90,8 +90,8 @@ func TestFragmentsOutOfOrderAndDuplicated(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, loop.Send(h.ctx, index))
 
-	h.waitState(transfer.Requesting, conv, transfer.Integrated)
-	h.waitState(transfer.Sending, conv, transfer.Completed)
+	h.waitStateWithin(transfer.Requesting, conv, transfer.Integrated, largeWait)
+	h.waitStateWithin(transfer.Sending, conv, transfer.Completed, largeWait)
 	answer, err := h.practice[oldODS].WaitAnswer(h.ctx, conv)
 	require.NoError(t, err)
 	record, err := h.practice[newODS].WaitRecord(h.ctx, conv)
@@ -123,17 +123,17 @@ func TestMissingFragmentTimesOutWith25(t *testing.T) {
 	h := newHarness(t, withDocuments(0, 9_000_000), withWireHook(script.hook))
 	h.start()
 	conv := h.register()
-	req := h.waitState(transfer.Requesting, conv, transfer.ContinueSent)
-	require.Eventually(t, func() bool { return countKind(h, conv, "fragment") == 2 }, 20*time.Second, 20*time.Millisecond)
+	req := h.waitStateWithin(transfer.Requesting, conv, transfer.ContinueSent, largeWait)
+	require.Eventually(t, func() bool { return countKind(h, conv, "fragment") == 2 }, largeWait, 20*time.Millisecond)
 	due := req.Deadlines["parts"]
 	require.False(t, due.IsZero())
 	assert.Equal(t, req.LastChange().At.Add(2*(4*time.Hour+10*time.Minute)), due,
 		"A × pd(UK06) + B × 1 document × pd(COPC), PT4H10M each in the dev directory")
 
 	h.clock.Advance(due.Sub(h.clock.Now()) + time.Minute)
-	req = h.waitState(transfer.Requesting, conv, transfer.Rejected)
+	req = h.waitStateWithin(transfer.Requesting, conv, transfer.Rejected, largeWait)
 	assert.Equal(t, "25", req.LastChange().Reason.Code)
-	snd := h.waitState(transfer.Sending, conv, transfer.Failed)
+	snd := h.waitStateWithin(transfer.Sending, conv, transfer.Failed, largeWait)
 	assert.Equal(t, "25", snd.LastChange().Reason.Code)
 	final := ackOf(acks(h.wire(conv)), snd.ExtractID)
 	if final == nil {
@@ -154,15 +154,15 @@ func TestMissingDocument(t *testing.T) {
 		h := newHarness(t, withDocuments(100), withWireHook(lose().hook))
 		h.start()
 		conv := h.register()
-		req := h.waitState(transfer.Requesting, conv, transfer.ContinueSent)
-		require.Eventually(t, func() bool { return len(h.get(transfer.Requesting, conv).Messages) >= 5 }, 20*time.Second, 20*time.Millisecond)
+		req := h.waitStateWithin(transfer.Requesting, conv, transfer.ContinueSent, largeWait)
+		require.Eventually(t, func() bool { return len(h.get(transfer.Requesting, conv).Messages) >= 5 }, largeWait, 20*time.Millisecond)
 		h.clock.Advance(req.Deadlines["parts"].Sub(h.clock.Now()) + time.Minute)
-		req = h.waitState(transfer.Requesting, conv, transfer.Rejected)
+		req = h.waitStateWithin(transfer.Requesting, conv, transfer.Rejected, largeWait)
 		assert.Equal(t, "31", req.LastChange().Reason.Code)
 		assert.Contains(t, req.LastChange().Reason.Detail, "never came")
 		// 101 documents take longer than the sender's 8 days: it gave up
 		// first (99), and the NACK still tells it why.
-		snd := h.waitState(transfer.Sending, conv, transfer.Failed)
+		snd := h.waitStateWithin(transfer.Sending, conv, transfer.Failed, largeWait)
 		nack := ackOf(acks(h.wire(conv)), req.ExtractID)
 		if m, ok := snd.MessageByRole(transfer.RoleEHRExtract, transfer.Outbound); ok && nack == nil {
 			nack = ackOf(acks(h.wire(conv)), m.ID)
@@ -176,10 +176,10 @@ func TestMissingDocument(t *testing.T) {
 			withIntegrationFunc(captureReady(readies)))
 		h.start()
 		conv := h.register()
-		req := h.waitState(transfer.Requesting, conv, transfer.ContinueSent)
-		require.Eventually(t, func() bool { return len(h.get(transfer.Requesting, conv).Messages) >= 5 }, 20*time.Second, 20*time.Millisecond)
+		req := h.waitStateWithin(transfer.Requesting, conv, transfer.ContinueSent, largeWait)
+		require.Eventually(t, func() bool { return len(h.get(transfer.Requesting, conv).Messages) >= 5 }, largeWait, 20*time.Millisecond)
 		h.clock.Advance(req.Deadlines["parts"].Sub(h.clock.Now()) + time.Minute)
-		req = h.waitState(transfer.Requesting, conv, transfer.ReadyToIntegrate)
+		req = h.waitStateWithin(transfer.Requesting, conv, transfer.ReadyToIntegrate, largeWait)
 		assert.Contains(t, req.Record.Issues, "RECORD_ISSUE_ATTACHMENTS_ABSENT")
 		got := <-readies
 		assert.Equal(t, 100, got.total)
@@ -206,9 +206,9 @@ func TestCorruptCompressedFragmentFailsWith29(t *testing.T) {
 	h := newHarness(t, withSplitThreshold(20_000), withRecordSize(1_500_000), withWireHook(script.hook))
 	h.start()
 	conv := h.register()
-	req := h.waitState(transfer.Requesting, conv, transfer.Rejected)
+	req := h.waitStateWithin(transfer.Requesting, conv, transfer.Rejected, largeWait)
 	assert.Equal(t, "29", req.LastChange().Reason.Code)
-	snd := h.waitState(transfer.Sending, conv, transfer.Failed)
+	snd := h.waitStateWithin(transfer.Sending, conv, transfer.Failed, largeWait)
 	assert.Equal(t, "29", snd.LastChange().Reason.Code)
 }
 

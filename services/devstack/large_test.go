@@ -21,6 +21,10 @@ import (
 	"github.com/nhsengland/gp2gp/libs/xmldoc"
 )
 
+// largeWait bounds the steps of a large transfer: under the race detector
+// moving megabytes through the broker is slow.
+const largeWait = 2 * time.Minute
+
 // The sender lays a large record out as the protocol says, waits for the
 // Continue, then sends every document after the extract: whole ones in
 // one COPC, large ones as a fragment index and fragments that reassemble
@@ -31,7 +35,7 @@ func TestSenderSendsDocumentsAfterTheContinue(t *testing.T) {
 	h := newHarness(t, withDocuments(120, big))
 	h.start("requester", "sender", "acknowledger")
 	conv := h.register()
-	snd := h.waitState(transfer.Sending, conv, transfer.ExtractSent)
+	snd := h.waitStateWithin(transfer.Sending, conv, transfer.ExtractSent, largeWait)
 	answer, err := h.practice[oldODS].WaitAnswer(h.ctx, conv)
 	require.NoError(t, err)
 	require.Len(t, answer.Documents, 121)
@@ -66,7 +70,7 @@ func TestSenderSendsDocumentsAfterTheContinue(t *testing.T) {
 	payload, err := cont.Encode()
 	require.NoError(t, err)
 	h.inject(conv, cont.MessageID, hl7.CommonContentCOPC, newASID, oldASID, payload)
-	snd = h.waitState(transfer.Sending, conv, transfer.AttachmentsSent)
+	snd = h.waitStateWithin(transfer.Sending, conv, transfer.AttachmentsSent, largeWait)
 
 	// Reassemble what went on the wire.
 	byID := map[string]*wireMessage{}
@@ -131,7 +135,7 @@ func TestSenderSendsASkeletonForALargeExtract(t *testing.T) {
 	h := newHarness(t, withSplitThreshold(100_000), withRecordSize(300_000))
 	h.start("requester", "sender", "acknowledger")
 	conv := h.register()
-	h.waitState(transfer.Sending, conv, transfer.ExtractSent)
+	h.waitStateWithin(transfer.Sending, conv, transfer.ExtractSent, largeWait)
 	var extract *wireMessage
 	for _, m := range h.wire(conv) {
 		if m.Interaction.IsExtract() {
@@ -181,8 +185,8 @@ func TestLargeRecordEndToEnd(t *testing.T) {
 	h := newHarness(t, withDocuments(150, 9_000_000))
 	h.start()
 	conv := h.register()
-	h.waitState(transfer.Sending, conv, transfer.Completed)
-	req := h.waitState(transfer.Requesting, conv, transfer.Integrated)
+	h.waitStateWithin(transfer.Sending, conv, transfer.Completed, largeWait)
+	req := h.waitStateWithin(transfer.Requesting, conv, transfer.Integrated, largeWait)
 	assert.Equal(t, "INTEGRATION_RESULT_INTEGRATED", req.Record.Outcome)
 
 	answer, err := h.practice[oldODS].WaitAnswer(h.ctx, conv)
@@ -219,11 +223,14 @@ func assertSameDocuments(t *testing.T, sent, received []practicesim.Document) {
 
 // A 100 MB document travels as 32 fragments and arrives byte for byte.
 func TestHundredMegabyteDocument(t *testing.T) {
+	if raceEnabled {
+		t.Skip("moves ~500 MB through the broker: run without -race (make test does, as a heavy test)")
+	}
 	h := newHarness(t, withDocuments(2, 100<<20))
 	h.start()
 	conv := h.register()
 	h.waitStateWithin(transfer.Requesting, conv, transfer.Integrated, 5*time.Minute)
-	h.waitState(transfer.Sending, conv, transfer.Completed)
+	h.waitStateWithin(transfer.Sending, conv, transfer.Completed, largeWait)
 	answer, err := h.practice[oldODS].WaitAnswer(h.ctx, conv)
 	require.NoError(t, err)
 	record, err := h.practice[newODS].WaitRecord(h.ctx, conv)
@@ -255,7 +262,7 @@ func TestSkeletonEndToEnd(t *testing.T) {
 			h.start()
 			conv := h.register()
 			h.waitStateWithin(transfer.Requesting, conv, transfer.Integrated, 2*time.Minute)
-			h.waitState(transfer.Sending, conv, transfer.Completed)
+			h.waitStateWithin(transfer.Sending, conv, transfer.Completed, largeWait)
 
 			// The practice's EhrExtract, as it supplied it and as the
 			// new practice got it.

@@ -320,8 +320,8 @@ func (s *sender) failDocuments(ctx context.Context, t *transfer.Transfer, d tran
 // fragment index and its fragments, read from the object store as a
 // stream. It returns the messages sent.
 func (s *sender) sendDocument(ctx context.Context, t *transfer.Transfer, d transfer.Document) ([]transfer.Message, error) {
-	obj, err := s.Records.Get(ctx, d.Object)
-	if errors.Is(err, jetstream.ErrObjectNotFound) {
+	obj, err := largemsg.ObjectStore(s.Records).Open(ctx, d.Object)
+	if errors.Is(err, largemsg.ErrNoObject) {
 		return nil, bus.Permanentf("document %s is no longer in the object store (%s)", d.ID, d.Object)
 	}
 	if err != nil {

@@ -205,7 +205,9 @@ func (s *sender) content(ctx context.Context, c *gp2gpv1.Content) ([]byte, error
 		if ref.Size > recordFetchLimit {
 			return nil, bus.Permanentf("content %s of %d bytes is over the %d-byte limit", ref.Name, ref.Size, recordFetchLimit)
 		}
-		data, err := s.Records.GetBytes(ctx, ref.Name)
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Minute) // not the client's 5 s for a whole read
+		defer cancel()
+		data, err := s.Records.GetBytes(rctx, ref.Name)
 		if errors.Is(err, jetstream.ErrObjectNotFound) {
 			return nil, bus.Permanentf("content %s is not in the object store", ref.Name)
 		}
