@@ -52,6 +52,13 @@ func (b *Bus) Schedule(ctx context.Context, t Timer) error {
 	return err
 }
 
+// Timer consumers look at timerConcurrency timers at once, from batches
+// of timerPrefetch.
+const (
+	timerConcurrency = 4
+	timerPrefetch    = 64
+)
+
 // TimerHandler handles a due timer. Returning an error retries it with
 // backoff; a Permanent error dead-letters it.
 type TimerHandler func(ctx context.Context, t Timer) error
@@ -91,8 +98,11 @@ func WithTimerPoll(d time.Duration) TimerOption {
 }
 
 // RunTimers consumes the timers of spec (TimerConsumer) until ctx ends,
-// calling h for each once it is due.
+// calling h for each once it is due. Most deliveries only put a waiting
+// timer back, so it fetches timers in batches and looks at a few at once
+// (consume options given override that).
 func (b *Bus) RunTimers(ctx context.Context, spec ConsumerSpec, h TimerHandler, opts []TimerOption, consume ...ConsumeOption) error {
+	consume = append([]ConsumeOption{WithConcurrency(timerConcurrency), WithPrefetch(timerPrefetch)}, consume...)
 	o := timerOptions{now: time.Now, maxWait: 10 * time.Minute}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {

@@ -153,7 +153,7 @@ func TestDueTimerFiresBehindThousandsOfWaitingOnes(t *testing.T) {
 		}
 		ci, err := info.Info(ctx)
 		return err == nil && ci.NumPending == 0
-	}, 30*time.Second, 50*time.Millisecond, "every waiting timer delivered once")
+	}, 90*time.Second, 50*time.Millisecond, "every waiting timer delivered once")
 
 	require.NoError(t, b.Schedule(ctx, bus.Timer{Owner: owner, Kind: "record", Key: "DUE-NOW", Due: now}))
 	select {

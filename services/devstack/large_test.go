@@ -82,7 +82,7 @@ func TestSenderSendsDocumentsAfterTheContinue(t *testing.T) {
 	for _, d := range answer.Documents {
 		sums[d.ID] = d.SHA256
 	}
-	copcs := 0
+	copcs, compressed := 0, 0
 	for _, e := range env.External {
 		m := byID[hl7.NormalizeID(e.MessageID)]
 		require.NotNil(t, m, "the COPC %s announced by the extract", e.MessageID)
@@ -101,12 +101,22 @@ func TestSenderSendsDocumentsAfterTheContinue(t *testing.T) {
 			}
 		} else {
 			require.Len(t, m.Env.Attachments, 1)
-			write(t, sum, m.Env.Attachments[0].Data)
+			a := m.Env.Attachments[0]
+			data := a.Data
+			if a.Description.Compressed { // text documents travel gzipped
+				zr, err := gzip.NewReader(bytes.NewReader(data))
+				require.NoError(t, err)
+				data, err = io.ReadAll(zr)
+				require.NoError(t, err)
+				compressed++
+			}
+			write(t, sum, data)
 		}
 		id := hl7.NormalizeID(e.DocumentID[1:])
 		assert.Equal(t, sums[id], hex.EncodeToString(sum.Sum(nil)), "document %s arrives whole", id)
 	}
 	assert.Equal(t, 26, copcs, "22 whole, one index and three fragments")
+	assert.Positive(t, compressed, "text documents travel compressed")
 	assert.Equal(t, 27, count(h.wire(conv), hl7.CommonContentCOPC), "and the Continue: each sent once")
 
 	// Then the request's acceptance, and the timeline tells it all.
@@ -295,4 +305,32 @@ func TestSkeletonEndToEnd(t *testing.T) {
 			assert.Less(t, len(wire[0].Payload), len(got)/2, "what travelled was a skeleton")
 		})
 	}
+}
+
+// A record small enough for one message whose text documents travel
+// compressed: no Continue, and the documents arrive as they were.
+func TestSmallRecordWithCompressedDocuments(t *testing.T) {
+	h := newHarness(t, withDocuments(6))
+	h.start()
+	conv := h.register()
+	h.waitStateWithin(transfer.Requesting, conv, transfer.Integrated, largeWait)
+	h.waitState(transfer.Sending, conv, transfer.Completed)
+	answer, err := h.practice[oldODS].WaitAnswer(h.ctx, conv)
+	require.NoError(t, err)
+	record, err := h.practice[newODS].WaitRecord(h.ctx, conv)
+	require.NoError(t, err)
+	assertSameDocuments(t, answer.Documents, record.Documents)
+	wire := h.wire(conv)
+	assert.Zero(t, count(wire, hl7.CommonContentCOPC), "no Continue, no COPC")
+	var compressed int
+	for _, m := range wire {
+		if m.Interaction.IsExtract() {
+			for _, a := range m.Env.Attachments {
+				if a.Description.Compressed {
+					compressed++
+				}
+			}
+		}
+	}
+	assert.Positive(t, compressed)
 }

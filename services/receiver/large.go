@@ -27,9 +27,20 @@ const timerParts = "parts"
 // recordLimit bounds a reassembled skeleton extract read back to be parsed.
 const recordLimit = 256 << 20
 
-// large reports whether an extract is a large message: it announces
-// documents by mid:, or it is a skeleton standing in for the real one.
-func large(env *ebxml.Message, s ehr.Summary) bool { return len(env.External) > 0 || s.Skeleton }
+// large reports whether an extract goes through reassembly: it announces
+// documents by mid:, it is a skeleton standing in for the real one, or a
+// document it carries is compressed (EMIS compresses inline ones).
+func large(env *ebxml.Message, s ehr.Summary) bool {
+	if len(env.External) > 0 || s.Skeleton {
+		return true
+	}
+	for _, a := range env.Attachments {
+		if a.Description.Compressed {
+			return true
+		}
+	}
+	return false
+}
 
 func (r *receiver) parts() largemsg.Store { return largemsg.ObjectStore(r.Records) }
 

@@ -55,6 +55,9 @@ func (s *sender) sources(ctx context.Context, docs []*gp2gpv1.Attachment) ([]sou
 		case *gp2gpv1.Content_Inline:
 			src.data = c.Inline
 			src.doc.Size = int64(len(c.Inline))
+			if gz, ok := compress(ct, c.Inline); ok {
+				src.data, src.doc.Size, src.doc.Compressed = gz, int64(len(gz)), true
+			}
 		case *gp2gpv1.Content_Object:
 			ref := c.Object
 			if ref.Bucket != bus.BucketRecords {
@@ -76,10 +79,30 @@ func (s *sender) sources(ctx context.Context, docs []*gp2gpv1.Attachment) ([]sou
 		default:
 			return nil, bus.Permanentf("document %s has no content", id)
 		}
-		src.meta = ebxml.Description{Filename: d.Filename, ContentType: ct, Length: src.doc.Size, HasLength: true}
+		src.meta = ebxml.Description{Filename: d.Filename, ContentType: ct, Compressed: src.doc.Compressed, Length: src.doc.Size, HasLength: true}
 		out = append(out, src)
 	}
 	return out, nil
+}
+
+// compress gzips a text document (the protocol lets any document travel
+// compressed, Compressed=Yes; text gains, images and PDFs do not), when
+// that makes it smaller. Documents in the object store travel as they are.
+func compress(contentType string, data []byte) ([]byte, bool) {
+	ct := strings.ToLower(contentType)
+	if len(data) < 256 || !(strings.HasPrefix(ct, "text/") || strings.HasSuffix(ct, "/xml") ||
+		strings.HasSuffix(ct, "+xml") || strings.HasSuffix(ct, "/json") || ct == "application/rtf") {
+		return nil, false
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	if _, err := zw.Write(data); err != nil {
+		return nil, false
+	}
+	if err := zw.Close(); err != nil || gz.Len() >= len(data) {
+		return nil, false
+	}
+	return gz.Bytes(), true
 }
 
 // skeleton turns an extract too large to travel whole into a skeleton:
