@@ -149,6 +149,12 @@ func (p *Practice) attach(ctx context.Context, requestID string, docs []document
 	for _, d := range docs {
 		a := &gp2gpv1.Attachment{DocumentId: d.id, Filename: d.filename, ContentType: d.contentType}
 		doc := Document{ID: d.id, Filename: d.filename, ContentType: d.contentType}
+		if d.absent {
+			a.Absent, a.AbsentReason = true, absentReason
+			doc.Absent, doc.AbsentReason = true, absentReason
+			attachments, sent = append(attachments, a), append(sent, doc)
+			continue
+		}
 		if d.large == nil && len(d.body) < AttachmentInlineLimit {
 			a.Content = &gp2gpv1.Content{Content: &gp2gpv1.Content_Inline{Inline: d.body}}
 			a.Size = uint64(len(d.body))

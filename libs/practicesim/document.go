@@ -22,11 +22,16 @@ type document struct {
 	body []byte
 	// large describes a large document's content; nil for a small one.
 	large *largeContent
+	// absent: the practice cannot supply it (WithAbsentAttachments).
+	absent bool
 }
+
+// absentReason is why the practice says an absent document is absent.
+const absentReason = "the practice's document store did not return it"
 
 // ref is how the generator references d from the extract.
 func (d document) ref() ehr.Attachment {
-	return ehr.Attachment{ID: d.id, Filename: d.filename, ContentType: d.contentType}
+	return ehr.Attachment{ID: d.id, Filename: d.filename, ContentType: d.contentType, Absent: d.absent}
 }
 
 // documentKinds are the small documents a record holds, in turn.
@@ -76,6 +81,7 @@ func (p *Practice) documents(nhs string) []document {
 			filename:    fmt.Sprintf("%s %d.%s", kind.title, i+1, kind.ext),
 			contentType: kind.contentType,
 			body:        p.documentBody(kind.contentType, kind.title, nhs, i),
+			absent:      i < p.absent,
 		})
 	}
 	for i, size := range p.largeSizes {

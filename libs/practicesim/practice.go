@@ -53,6 +53,7 @@ type Practice struct {
 	integration func(*gp2gpv1.RecordReady) IntegrationBehaviour
 	recordSize  int
 	attachments int
+	absent      int
 	largeSizes  []int64
 	nopat       int
 	localCodes  int

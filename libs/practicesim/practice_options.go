@@ -127,6 +127,21 @@ func WithAttachments(n int) Option {
 	}
 }
 
+// WithAbsentAttachments marks the first n of the WithAttachments
+// documents absent: the practice's document store could not supply them,
+// so the extract refers to a placeholder (ehr.AbsentFilename) and the
+// RecordResponse lists them as absent with a reason and no content, for
+// the sender to send its placeholder instead. Default: none.
+func WithAbsentAttachments(n int) Option {
+	return func(p *Practice) error {
+		if n < 0 || n > MaxAttachments {
+			return invalidOption("WithAbsentAttachments(%d): want 0 to %d", n, MaxAttachments)
+		}
+		p.absent = n
+		return nil
+	}
+}
+
 // WithLargeAttachments gives every record one large document per size
 // given, in bytes (each 1 to MaxLargeAttachmentSize; at most
 // MaxLargeAttachments of them), after the WithAttachments documents and

@@ -96,6 +96,7 @@ type harnessConfig struct {
 	lossy       bool
 	recordSize  int
 	documents   int
+	absent      int
 	large       []int64
 	split       int
 	hook        func(*spine.Outbound) bool
@@ -153,6 +154,10 @@ func withWireHook(f func(*spine.Outbound) bool) harnessOption {
 func withMissingAttachments(policy string) harnessOption {
 	return func(c *harnessConfig) { c.missing = policy }
 }
+
+// withAbsentDocuments makes the first n documents ones the previous
+// practice cannot supply.
+func withAbsentDocuments(n int) harnessOption { return func(c *harnessConfig) { c.absent = n } }
 
 // withSplitThreshold sets the sender's split threshold (small ones make
 // large messaging cheap to test).
@@ -219,6 +224,9 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 		}
 		if hc.documents > 0 {
 			popts = append(popts, practicesim.WithAttachments(hc.documents))
+		}
+		if hc.absent > 0 {
+			popts = append(popts, practicesim.WithAbsentAttachments(hc.absent))
 		}
 		if len(hc.large) > 0 {
 			popts = append(popts, practicesim.WithLargeAttachments(hc.large...))

@@ -19,6 +19,7 @@ import (
 	"github.com/nhsengland/gp2gp/libs/spectest"
 	"github.com/nhsengland/gp2gp/libs/transfer"
 	"github.com/nhsengland/gp2gp/libs/xmldoc"
+	gp2gpv1 "github.com/nhsengland/gp2gp/proto/gp2gp/v1"
 )
 
 // largeWait bounds the steps of a large transfer: under the race detector
@@ -333,4 +334,60 @@ func TestSmallRecordWithCompressedDocuments(t *testing.T) {
 		}
 	}
 	assert.Positive(t, compressed)
+}
+
+// Documents the previous practice cannot supply travel as placeholders
+// (AbsentAttachment<id>.txt), in a small record and a large one; the new
+// practice gets them flagged absent with the reason, the record flagged
+// with absent attachments, and every other document whole.
+func TestAbsentDocumentsTravelAsPlaceholders(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts []harnessOption
+	}{
+		{"small record", []harnessOption{withDocuments(4), withAbsentDocuments(2)}},
+		{"large record", []harnessOption{withDocuments(4, 5_000_000), withAbsentDocuments(2)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			readies := make(chan *gp2gpv1.RecordReady, 1)
+			h := newHarness(t, append(tc.opts, withIntegrationFunc(func(r *gp2gpv1.RecordReady) practicesim.IntegrationBehaviour {
+				select {
+				case readies <- r:
+				default:
+				}
+				return practicesim.IntegrationBehaviour{}
+			}))...)
+			h.start()
+			conv := h.register()
+			req := h.waitStateWithin(transfer.Requesting, conv, transfer.Integrated, largeWait)
+			assert.Contains(t, req.Record.Issues, "RECORD_ISSUE_ATTACHMENTS_ABSENT")
+			ready := <-readies
+			absent := 0
+			for _, a := range ready.GetAttachments() {
+				if a.GetAbsent() {
+					absent++
+					assert.Contains(t, a.GetAbsentReason(), "placeholder")
+					assert.Contains(t, a.GetFilename(), "AbsentAttachment")
+				}
+			}
+			assert.Equal(t, 2, absent)
+			answer, err := h.practice[oldODS].WaitAnswer(h.ctx, conv)
+			require.NoError(t, err)
+			record, err := h.practice[newODS].WaitRecord(h.ctx, conv)
+			require.NoError(t, err)
+			var sentWhole []practicesim.Document
+			for _, d := range answer.Documents {
+				if !d.Absent {
+					sentWhole = append(sentWhole, d)
+				}
+			}
+			var gotWhole []practicesim.Document
+			for _, d := range record.Documents {
+				if !d.Absent {
+					gotWhole = append(gotWhole, d)
+				}
+			}
+			assertSameDocuments(t, sentWhole, gotWhole)
+		})
+	}
 }

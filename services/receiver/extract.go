@@ -206,6 +206,7 @@ func (r *receiver) store(ctx context.Context, conv string, env *ebxml.Message, s
 	if _, err := r.put(ctx, conv+"/summary.json", sum); err != nil {
 		return nil, nil, err
 	}
+	absent := absentDocuments(summary)
 	var docs []*gp2gpv1.Attachment
 	for _, a := range env.Attachments {
 		id := strings.TrimPrefix(a.DocumentID, "_")
@@ -216,15 +217,15 @@ func (r *receiver) store(ctx context.Context, conv string, env *ebxml.Message, s
 		if err != nil {
 			return nil, nil, err
 		}
-		docs = append(docs, &gp2gpv1.Attachment{DocumentId: id, Filename: a.Description.Filename, ContentType: a.ContentType,
-			Content: &gp2gpv1.Content{Content: &gp2gpv1.Content_Object{Object: ref}}, Size: uint64(len(a.Data))})
-	}
-	for _, d := range summary.Documents {
-		if d.Absent {
-			docs = append(docs, &gp2gpv1.Attachment{DocumentId: d.ID, Filename: d.Filename, ContentType: d.MediaType,
-				Absent: true, AbsentReason: "the sending practice could not include it (placeholder " + d.Filename + ")"})
+		doc := &gp2gpv1.Attachment{DocumentId: id, Filename: a.Description.Filename, ContentType: a.ContentType,
+			Content: &gp2gpv1.Content{Content: &gp2gpv1.Content_Object{Object: ref}}, Size: uint64(len(a.Data))}
+		if reason, ok := absent[hl7.NormalizeID(id)]; ok {
+			doc.Absent, doc.AbsentReason = true, reason // the placeholder's text is its content
+			delete(absent, hl7.NormalizeID(id))
 		}
+		docs = append(docs, doc)
 	}
+	docs = append(docs, absentOnly(summary, absent)...)
 	return &transfer.Record{Object: extractRef.Name, Summary: conv + "/summary.json"}, docs, nil
 }
 
@@ -278,6 +279,35 @@ func issuesOf(t *transfer.Transfer, ex *hl7.Extract, s ehr.Summary, returning bo
 // larger one is referenced in the records object store (where every
 // extract is kept either way).
 const inlineExtract = 256 << 10
+
+// placeholderReason is what record-ready says of a document the sending
+// practice replaced by a placeholder.
+const placeholderReason = "the sending practice could not include it and sent a placeholder in its place"
+
+// absentDocuments are the documents the extract refers to by a placeholder
+// (protocol §4.5), by id, with the reason record-ready gives.
+func absentDocuments(s ehr.Summary) map[string]string {
+	out := map[string]string{}
+	for _, d := range s.Documents {
+		if d.Absent {
+			out[hl7.NormalizeID(d.ID)] = placeholderReason + " (" + d.Filename + ")"
+		}
+	}
+	return out
+}
+
+// absentOnly lists, in the extract's order, the absent documents of s
+// still in absent: placeholders referred to but not carried.
+func absentOnly(s ehr.Summary, absent map[string]string) []*gp2gpv1.Attachment {
+	var out []*gp2gpv1.Attachment
+	for _, d := range s.Documents {
+		if reason, ok := absent[hl7.NormalizeID(d.ID)]; ok {
+			out = append(out, &gp2gpv1.Attachment{DocumentId: d.ID, Filename: d.Filename, ContentType: d.MediaType,
+				Absent: true, AbsentReason: reason})
+		}
+	}
+	return out
+}
 
 // publishReady hands the stored record to the practice's system. payload
 // is the extract, when the caller has it.

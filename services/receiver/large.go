@@ -110,7 +110,11 @@ func (r *receiver) resumeLarge(ctx context.Context, t *transfer.Transfer, env *e
 		return r.Schedule(ctx, timerParts, t.ConversationID, t.Deadlines[timerParts])
 	case transfer.ReadyToIntegrate, transfer.Integrated:
 		if t.Record != nil && (t.State == transfer.ReadyToIntegrate || t.Record.AutoIntegrated) {
-			return r.handover(ctx, t, r.readyDocuments(t, a), nil, nil)
+			var summary ehr.Summary
+			if raw, err := r.Records.GetBytes(ctx, t.Record.Summary); err == nil {
+				_ = json.Unmarshal(raw, &summary) // without it, placeholders are listed as documents
+			}
+			return r.handover(ctx, t, r.readyDocuments(t, a, summary), nil, nil)
 		}
 	}
 	return nil
@@ -362,7 +366,7 @@ func (r *receiver) finishLarge(ctx context.Context, t *transfer.Transfer, a *lar
 	if t.Record == nil || t.Record.Object != rec.Object || (t.State != transfer.ReadyToIntegrate && t.State != transfer.Integrated) {
 		return err
 	}
-	return r.handover(ctx, t, r.readyDocuments(t, a), payload, err)
+	return r.handover(ctx, t, r.readyDocuments(t, a, summary), payload, err)
 }
 
 // extractOf is the extract a finished assembly stands for: the core
@@ -431,17 +435,24 @@ func (r *receiver) storeRecord(ctx context.Context, conv string, payload []byte,
 // readyDocuments are the documents record-ready lists: every finished one
 // but the skeleton's original, and those that never came (a placeholder
 // stands in).
-func (r *receiver) readyDocuments(t *transfer.Transfer, a *largemsg.Assembly) []*gp2gpv1.Attachment {
+func (r *receiver) readyDocuments(t *transfer.Transfer, a *largemsg.Assembly, summary ehr.Summary) []*gp2gpv1.Attachment {
 	var out []*gp2gpv1.Attachment
 	skel, _ := a.SkeletonID()
+	absent := absentDocuments(summary)
 	for _, d := range a.Documents() {
 		if d.ID == skel {
 			continue
 		}
-		out = append(out, &gp2gpv1.Attachment{DocumentId: d.ID, Filename: d.Filename, ContentType: d.ContentType, Size: uint64(d.Size),
+		doc := &gp2gpv1.Attachment{DocumentId: d.ID, Filename: d.Filename, ContentType: d.ContentType, Size: uint64(d.Size),
 			Content: &gp2gpv1.Content{Content: &gp2gpv1.Content_Object{Object: &gp2gpv1.ObjectRef{
-				Bucket: bus.BucketRecords, Name: d.Object, Size: uint64(d.Size), Sha256: d.SHA256}}}})
+				Bucket: bus.BucketRecords, Name: d.Object, Size: uint64(d.Size), Sha256: d.SHA256}}}}
+		if reason, ok := absent[hl7.NormalizeID(d.ID)]; ok {
+			doc.Absent, doc.AbsentReason = true, reason
+			delete(absent, hl7.NormalizeID(d.ID))
+		}
+		out = append(out, doc)
 	}
+	out = append(out, absentOnly(summary, absent)...)
 	for _, d := range t.Documents {
 		if d.Absent {
 			out = append(out, &gp2gpv1.Attachment{DocumentId: d.ID, Filename: d.Filename, ContentType: d.ContentType,

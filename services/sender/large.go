@@ -36,15 +36,16 @@ type source struct {
 // sources lists the record's documents that travel (absent ones are only
 // named by the extract's placeholder reference), without reading any that
 // are in the object store.
-func (s *sender) sources(ctx context.Context, docs []*gp2gpv1.Attachment) ([]source, error) {
+func (s *sender) sources(ctx context.Context, t *transfer.Transfer, docs []*gp2gpv1.Attachment) ([]source, error) {
 	var out []source
 	for _, d := range docs {
-		if d.Absent {
-			continue
-		}
 		id := hl7.NormalizeID(d.DocumentId)
 		if id == "" {
 			return nil, bus.Permanentf("a document of the record has no id")
+		}
+		if d.Absent {
+			out = append(out, placeholder(t, id, d))
+			continue
 		}
 		ct := d.ContentType
 		if ct == "" {
@@ -83,6 +84,24 @@ func (s *sender) sources(ctx context.Context, docs []*gp2gpv1.Attachment) ([]sou
 		out = append(out, src)
 	}
 	return out, nil
+}
+
+// placeholder is the document sent in place of one the practice's system
+// could not supply (protocol §4.5): AbsentAttachment<id>.txt, which the
+// extract already refers to, saying what is missing and why.
+func placeholder(t *transfer.Transfer, id string, d *gp2gpv1.Attachment) source {
+	why := d.AbsentReason
+	if why == "" {
+		why = "Unable to determine problem"
+	}
+	text := fmt.Sprintf("The original document %q could not be included in this GP2GP transfer.\r\n%s:%s\r\nReason:06:%s\r\n",
+		d.Filename, t.Practice.ODS, t.ConversationID, why)
+	name := ehr.AbsentFilename(id)
+	return source{
+		doc:  transfer.Document{ID: id, Filename: name, ContentType: "text/plain", Size: int64(len(text)), Absent: true, AbsentReason: why},
+		data: []byte(text),
+		meta: ebxml.Description{Filename: name, ContentType: "text/plain", Length: int64(len(text)), HasLength: true},
+	}
 }
 
 // compress gzips a text document (the protocol lets any document travel

@@ -94,7 +94,7 @@ func (s *sender) sendExtract(ctx context.Context, t *transfer.Transfer, rec *gp2
 	if root.Tag != "EhrExtract" {
 		return s.refuse(ctx, t, hl7.ReasonExtractGenerationFailed, "practice system sent <"+root.Tag+">, not an EhrExtract")
 	}
-	srcs, err := s.sources(ctx, rec.Attachments)
+	srcs, err := s.sources(ctx, t, rec.Attachments)
 	if err != nil {
 		if bus.IsPermanent(err) {
 			return s.refuse(ctx, t, hl7.ReasonExtractGenerationFailed, err.Error())
