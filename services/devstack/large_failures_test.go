@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/nhsengland/gp2gp/libs/ebxml"
 	"github.com/nhsengland/gp2gp/libs/hl7"
 	"github.com/nhsengland/gp2gp/libs/practicesim"
 	"github.com/nhsengland/gp2gp/libs/spine"
@@ -130,7 +131,12 @@ func TestMissingFragmentTimesOutWith25(t *testing.T) {
 	assert.Equal(t, req.LastChange().At.Add(2*(4*time.Hour+10*time.Minute)), due,
 		"A × pd(UK06) + B × 1 document × pd(COPC), PT4H10M each in the dev directory")
 
+	// The wait is durable: it runs out with every stage and the broker
+	// restarted.
+	h.stop(stages...)
+	h.srv.Restart()
 	h.clock.Advance(due.Sub(h.clock.Now()) + time.Minute)
+	h.start(stages...)
 	req = h.waitStateWithin(transfer.Requesting, conv, transfer.Rejected, largeWait)
 	assert.Equal(t, "25", req.LastChange().Reason.Code)
 	snd := h.waitStateWithin(transfer.Sending, conv, transfer.Failed, largeWait)
@@ -228,4 +234,36 @@ func captureReady(ch chan *readyDocs) func(*gp2gpv1.RecordReady) practicesim.Int
 		}
 		return practicesim.NeverReport()
 	}
+}
+
+// An attachment message that cannot be read gets NACK 30 and changes
+// nothing. (One the extract did not announce is kept: it may be a fragment
+// that came before its index.)
+func TestUnreadableCOPCIsRefusedWith30(t *testing.T) {
+	script := &wireScript{act: func(kind string, n int, _ *spine.Outbound) bool { return kind != "document" }}
+	h := newHarness(t, withDocuments(100), withWireHook(script.hook))
+	h.start()
+	conv := h.register()
+	h.waitStateWithin(transfer.Requesting, conv, transfer.ContinueSent, largeWait)
+
+	stray := &hl7.COPC{
+		Wrapper: hl7.Wrapper{MessageID: hl7.NewID(), CreationTime: h.clock.Now(), ToASID: newASID, FromASID: oldASID},
+		Kind:    hl7.KindAttachment, Recipients: []string{newODS}, From: oldODS, Reference: "file://localhost/stray.txt",
+	}
+	payload, err := stray.Encode()
+	require.NoError(t, err)
+	payload = payload[:len(payload)/2] // cut off
+	loop, err := spine.NewLoopback(h.bus)
+	require.NoError(t, err)
+	require.NoError(t, loop.Send(h.ctx, &spine.Outbound{Message: &ebxml.Message{
+		Envelope: ebxml.Envelope{ConversationID: conv, MessageID: stray.MessageID, Action: string(hl7.CommonContentCOPC), Timestamp: h.clock.Now()},
+		Payload:  payload,
+		Attachments: []ebxml.Attachment{{ContentType: "text/plain", Base64: true, DocumentID: "_" + hl7.NewID(), Data: []byte("stray"),
+			Description: ebxml.Description{Filename: "stray.txt", ContentType: "text/plain", Length: 5, HasLength: true}}},
+	}, FromASID: oldASID, ToASID: newASID}))
+
+	require.Eventually(t, func() bool { return ackOf(acks(h.wire(conv)), stray.MessageID) != nil }, largeWait, 20*time.Millisecond)
+	nack := ackOf(acks(h.wire(conv)), stray.MessageID)
+	assert.Equal(t, hl7.ReasonLargeMessageFailure, nack.Reason)
+	assert.Equal(t, transfer.ContinueSent, h.get(transfer.Requesting, conv).State, "the transfer goes on")
 }
