@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"hash"
 	"io"
+	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -255,6 +257,161 @@ func TestHundredMegabyteDocument(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 32, fragments, "100 MiB in 3,375,000-byte fragments")
+}
+
+// An extract over the split threshold travels as a skeleton: the payload is
+// a skeleton extract, and the whole original message travels gzipped as a
+// document marked as the skeleton's.
+func TestSenderSendsASkeletonForALargeExtract(t *testing.T) {
+	h := newHarness(t, withSplitThreshold(100_000), withRecordSize(300_000))
+	h.start("requester", "sender", "acknowledger")
+	conv := h.register()
+	h.waitStateWithin(transfer.Sending, conv, transfer.ExtractSent, largeWait)
+	var extract *wireMessage
+	for _, m := range h.wire(conv) {
+		if m.Interaction.IsExtract() {
+			extract = &m
+		}
+	}
+	require.NotNil(t, extract)
+	assert.Less(t, len(extract.Payload), 100_000)
+	ex, err := hl7.DecodeExtract(extract.Payload)
+	require.NoError(t, err)
+	sum, err := ehr.Summarize(ex.Content)
+	require.NoError(t, err)
+	assert.True(t, sum.Skeleton)
+	require.Len(t, sum.Documents, 1)
+
+	env := extract.Env
+	var skel []byte
+	for _, a := range env.Attachments {
+		if a.Description.Skeleton() {
+			assert.True(t, a.Description.Compressed)
+			assert.Equal(t, "_"+sum.Documents[0].ID, a.DocumentID)
+			skel = a.Data
+		}
+	}
+	require.NotNil(t, skel, "the compressed original travels inline: it is small once gzipped")
+	zr, err := gzip.NewReader(bytes.NewReader(skel))
+	require.NoError(t, err)
+	original, err := io.ReadAll(zr)
+	require.NoError(t, err)
+	assert.True(t, bytes.HasPrefix(original, []byte("<RCMR_IN030000UK06")) || bytes.Contains(original[:200], []byte("RCMR_IN030000UK06")))
+	full, err := hl7.DecodeExtract(original)
+	require.NoError(t, err)
+	assert.Equal(t, ex.ExtractID, full.ExtractID)
+	fullSum, err := ehr.Summarize(full.Content)
+	require.NoError(t, err)
+	assert.False(t, fullSum.Skeleton)
+	assert.Greater(t, len(original), 300_000)
+	if _, ok := spectest.Lookup(); ok {
+		require.NoError(t, spectest.Validate(t, spectest.SchemaUK06, extract.Payload))
+	}
+}
+
+// A record with 150 small documents and a 9 MB one goes end to end: the
+// receiver asks for the rest with a Continue, reassembles the fragments and
+// hands over every document, byte for byte.
+func TestLargeRecordEndToEnd(t *testing.T) {
+	h := newHarness(t, withDocuments(150, 9_000_000))
+	h.start()
+	conv := h.register()
+	h.waitStateWithin(transfer.Sending, conv, transfer.Completed, largeWait)
+	req := h.waitStateWithin(transfer.Requesting, conv, transfer.Integrated, largeWait)
+	assert.Equal(t, "INTEGRATION_RESULT_INTEGRATED", req.Record.Outcome)
+
+	answer, err := h.practice[oldODS].WaitAnswer(h.ctx, conv)
+	require.NoError(t, err)
+	record, err := h.practice[newODS].WaitRecord(h.ctx, conv)
+	require.NoError(t, err)
+	assertSameDocuments(t, answer.Documents, record.Documents)
+
+	wire := h.wire(conv)
+	assert.Equal(t, 1, count(wire, hl7.EHRExtractUK06))
+	assert.Equal(t, 1+56, count(wire, hl7.CommonContentCOPC), "one Continue, 52 whole documents, an index and 3 fragments")
+	ackMsgs := acks(wire)
+	assert.Len(t, ackMsgs, 2+56, "the request's AA, the final AA and one AA per COPC")
+	for _, a := range ackMsgs {
+		assert.Equal(t, hl7.AckAccept, a.AckType)
+	}
+}
+
+func assertSameDocuments(t *testing.T, sent, received []practicesim.Document) {
+	t.Helper()
+	want := map[string]practicesim.Document{}
+	for _, d := range sent {
+		want[d.ID] = d
+	}
+	require.Len(t, received, len(sent))
+	for _, d := range received {
+		w, ok := want[d.ID]
+		if assert.True(t, ok, "document %s was sent", d.ID) {
+			assert.Equal(t, w.Size, d.Size, "document %s", d.ID)
+			assert.Equal(t, w.SHA256, d.SHA256, "document %s", d.ID)
+		}
+	}
+}
+
+// A 100 MB document travels as 32 fragments and arrives byte for byte.
+func TestHundredMegabyteDocument(t *testing.T) {
+	if raceEnabled {
+		t.Skip("moves ~500 MB through the broker: run without -race (make test does, as a heavy test)")
+	}
+	h := newHarness(t, withDocuments(2, 100<<20))
+	h.start()
+	conv := h.register()
+	h.waitStateWithin(transfer.Requesting, conv, transfer.Integrated, 5*time.Minute)
+	h.waitStateWithin(transfer.Sending, conv, transfer.Completed, largeWait)
+	answer, err := h.practice[oldODS].WaitAnswer(h.ctx, conv)
+	require.NoError(t, err)
+	record, err := h.practice[newODS].WaitRecord(h.ctx, conv)
+	require.NoError(t, err)
+	assertSameDocuments(t, answer.Documents, record.Documents)
+	snd := h.get(transfer.Sending, conv)
+	fragments := 0
+	for _, m := range snd.Messages {
+		if m.Role == transfer.RoleCOPC && m.Fragment > 0 {
+			fragments++
+		}
+	}
+	assert.Equal(t, 32, fragments, "100 MiB in 3,375,000-byte fragments")
+	// Every stage, both practices and the broker share this process: no
+	// copy of the document, let alone the several a careless pipeline
+	// makes, may be held at once.
+	t.Logf("peak heap in use: %d MiB", peak()>>20)
+	assert.Less(t, peak(), uint64(100<<20), "less than the document itself in memory at any time")
+}
+
+// watchHeap samples the heap in use until the test ends; the function it
+// returns gives the peak so far.
+func watchHeap(t *testing.T) func() uint64 {
+	var mu sync.Mutex
+	var peak uint64
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		var ms runtime.MemStats
+		for {
+			runtime.ReadMemStats(&ms)
+			mu.Lock()
+			peak = max(peak, ms.HeapInuse)
+			mu.Unlock()
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	t.Cleanup(func() { close(done); <-stopped })
+	return func() uint64 {
+		mu.Lock()
+		defer mu.Unlock()
+		return peak
+	}
 }
 
 // An extract over the split threshold travels as a skeleton and arrives
