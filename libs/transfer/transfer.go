@@ -238,6 +238,17 @@ func (t *Transfer) RecordMessage(m Message) bool {
 	return true
 }
 
+// CountDocuments counts the documents for which keep is true.
+func (t *Transfer) CountDocuments(keep func(Document) bool) int {
+	n := 0
+	for _, d := range t.Documents {
+		if keep(d) {
+			n++
+		}
+	}
+	return n
+}
+
 // MessageByRole returns the first recorded message with role going in
 // direction.
 func (t *Transfer) MessageByRole(role string, dir Direction) (Message, bool) {

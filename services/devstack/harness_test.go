@@ -411,25 +411,15 @@ type wireMessage struct {
 // order.
 func (h *harness) wire(conv string) []wireMessage {
 	h.t.Helper()
-	s, err := h.js.Stream(h.ctx, bus.StreamSpineIn)
-	require.NoError(h.t, err)
-	info, err := s.Info(h.ctx)
-	require.NoError(h.t, err)
 	var out []wireMessage
-	for seq := info.State.FirstSeq; info.State.Msgs > 0 && seq <= info.State.LastSeq; seq++ {
-		raw, err := s.GetMsg(h.ctx, seq)
-		if err != nil {
-			continue
-		}
-		msg := &bus.Msg{Subject: raw.Subject, Data: raw.Data, Header: raw.Header}
-		require.NoError(h.t, h.bus.Body(h.ctx, msg))
+	h.eachMsg(bus.StreamSpineIn, func(raw *jetstream.RawStreamMsg, msg *bus.Msg) bool {
 		env, err := spine.Read(msg)
 		require.NoError(h.t, err)
-		if !strings.EqualFold(env.Envelope.ConversationID, conv) {
-			continue
+		if strings.EqualFold(env.Envelope.ConversationID, conv) {
+			out = append(out, decodeWire(h.t, raw.Subject, env))
 		}
-		out = append(out, decodeWire(h.t, raw.Subject, env))
-	}
+		return true
+	})
 	return out
 }
 
@@ -582,25 +572,37 @@ func (h *harness) lost() []string {
 	return slices.Clone(h.lossy.lost)
 }
 
+// eachMsg calls fn with every message of stream, oldest first, its body
+// put back when it travelled as a claim check, until fn returns false.
+func (h *harness) eachMsg(stream string, fn func(raw *jetstream.RawStreamMsg, msg *bus.Msg) bool) {
+	h.t.Helper()
+	s, err := h.js.Stream(h.ctx, stream)
+	require.NoError(h.t, err)
+	info, err := s.Info(h.ctx)
+	require.NoError(h.t, err)
+	for seq := info.State.FirstSeq; info.State.Msgs > 0 && seq <= info.State.LastSeq; seq++ {
+		raw, err := s.GetMsg(h.ctx, seq)
+		if err != nil {
+			continue // deleted
+		}
+		msg := &bus.Msg{Subject: raw.Subject, Data: raw.Data, Header: raw.Header}
+		require.NoError(h.t, h.bus.Body(h.ctx, msg))
+		if !fn(raw, msg) {
+			return
+		}
+	}
+}
+
 // redeliver publishes again, under a new dedupe id, the first message of
 // conv on the wire that pred picks: a duplicate as Spine delivers one
 // after its own deduplication window.
 func (h *harness) redeliver(conv string, pred func(wireMessage) bool) {
 	h.t.Helper()
-	s, err := h.js.Stream(h.ctx, bus.StreamSpineIn)
-	require.NoError(h.t, err)
-	info, err := s.Info(h.ctx)
-	require.NoError(h.t, err)
-	for seq := info.State.FirstSeq; seq <= info.State.LastSeq; seq++ {
-		raw, err := s.GetMsg(h.ctx, seq)
-		if err != nil {
-			continue
-		}
-		msg := &bus.Msg{Subject: raw.Subject, Data: raw.Data, Header: raw.Header}
-		require.NoError(h.t, h.bus.Body(h.ctx, msg))
+	done := false
+	h.eachMsg(bus.StreamSpineIn, func(raw *jetstream.RawStreamMsg, msg *bus.Msg) bool {
 		env, err := spine.Read(msg)
 		if err != nil || !strings.EqualFold(env.Envelope.ConversationID, conv) || !pred(decodeWire(h.t, raw.Subject, env)) {
-			continue
+			return true
 		}
 		again := nats.NewMsg(raw.Subject)
 		again.Data = raw.Data
@@ -610,43 +612,41 @@ func (h *harness) redeliver(conv string, pred func(wireMessage) bool) {
 		again.Header.Set(jetstream.MsgIDHeader, raw.Header.Get(jetstream.MsgIDHeader)+".again")
 		_, err = h.js.PublishMsg(h.ctx, again)
 		require.NoError(h.t, err)
-		return
+		done = true
+		return false
+	})
+	if !done {
+		h.t.Fatalf("no message of %s to deliver again", conv)
 	}
-	h.t.Fatalf("no message of %s to deliver again", conv)
 }
 
 // suppliedExtract is the EhrExtract the previous practice's system supplied
 // for conv, serialized as the tests compare it.
 func (h *harness) suppliedExtract(conv string) []byte {
 	h.t.Helper()
-	s, err := h.js.Stream(h.ctx, bus.StreamRecordResponses)
-	require.NoError(h.t, err)
-	info, err := s.Info(h.ctx)
-	require.NoError(h.t, err)
-	for seq := info.State.FirstSeq; seq <= info.State.LastSeq; seq++ {
-		raw, err := s.GetMsg(h.ctx, seq)
-		if err != nil {
-			continue
-		}
-		msg := &bus.Msg{Subject: raw.Subject, Data: raw.Data, Header: raw.Header}
-		require.NoError(h.t, h.bus.Body(h.ctx, msg))
+	var out []byte
+	h.eachMsg(bus.StreamRecordResponses, func(_ *jetstream.RawStreamMsg, msg *bus.Msg) bool {
 		resp := &gp2gpv1.RecordResponse{}
 		require.NoError(h.t, bus.Decode(msg, resp))
 		if !strings.EqualFold(resp.GetConversationId(), conv) {
-			continue
+			return true
 		}
 		content := resp.GetRecord().GetEhrExtract()
 		data := content.GetInline()
 		if ref := content.GetObject(); ref != nil {
+			var err error
 			data, err = h.records.GetBytes(h.ctx, ref.GetName())
 			require.NoError(h.t, err)
 		}
 		doc, err := xmldoc.Parse(data, xmldoc.Limits{MaxBytes: 64 << 20})
 		require.NoError(h.t, err)
-		return serialize(h.t, doc.Root())
+		out = serialize(h.t, doc.Root())
+		return false
+	})
+	if out == nil {
+		h.t.Fatalf("no record response for %s", conv)
 	}
-	h.t.Fatalf("no record response for %s", conv)
-	return nil
+	return out
 }
 
 // serialize writes el the one way tests compare elements.

@@ -564,13 +564,7 @@ func documentsOf(a *largemsg.Assembly) []transfer.Document {
 }
 
 func missingCount(t *transfer.Transfer) int {
-	n := 0
-	for _, d := range t.Documents {
-		if !d.Done {
-			n++
-		}
-	}
-	return n
+	return t.CountDocuments(func(d transfer.Document) bool { return !d.Done })
 }
 
 func setDeadline(t *transfer.Transfer, kind string, due time.Time) {

@@ -289,13 +289,7 @@ func lastMessage(t *transfer.Transfer, role string, dir transfer.Direction) *tra
 func external(t *transfer.Transfer) bool { return countExternal(t) > 0 }
 
 func countExternal(t *transfer.Transfer) int {
-	n := 0
-	for _, d := range t.Documents {
-		if !d.Inline {
-			n++
-		}
-	}
-	return n
+	return t.CountDocuments(func(d transfer.Document) bool { return !d.Inline })
 }
 
 // sendDocuments sends, in order, every external document not yet sent,
