@@ -104,10 +104,18 @@ func (r *receiver) resumeLarge(ctx context.Context, t *transfer.Transfer, env *e
 		if a.Complete() {
 			return r.finishLarge(ctx, t, a)
 		}
-		if err := r.sendContinue(ctx, t, env); err != nil {
+		t, err := r.sendContinue(ctx, t, env)
+		if err != nil {
 			return err
 		}
-		return r.Schedule(ctx, timerParts, t.ConversationID, t.Deadlines[timerParts])
+		if err := r.Schedule(ctx, timerParts, t.ConversationID, t.Deadlines[timerParts]); err != nil {
+			return err
+		}
+		// Every part may have come while the Continue was being recorded.
+		if a, err := assemblyOf(t); err == nil && a.Complete() {
+			return r.finishLarge(ctx, t, a)
+		}
+		return nil
 	case transfer.ReadyToIntegrate, transfer.Integrated:
 		if t.Record != nil && (t.State == transfer.ReadyToIntegrate || t.Record.AutoIntegrated) {
 			var summary ehr.Summary
@@ -122,28 +130,28 @@ func (r *receiver) resumeLarge(ctx context.Context, t *transfer.Transfer, env *e
 
 // sendContinue asks the sending practice for the documents that follow
 // the extract, and records that it did.
-func (r *receiver) sendContinue(ctx context.Context, t *transfer.Transfer, env *ebxml.Message) error {
+func (r *receiver) sendContinue(ctx context.Context, t *transfer.Transfer, env *ebxml.Message) (*transfer.Transfer, error) {
 	extract, _ := t.MessageByRole(transfer.RoleEHRExtract, transfer.Inbound)
 	id := hl7.DeriveID(t.ConversationID, "continue/"+extract.ID)
 	c, err := largemsg.Continue(env, id, r.Now(), largemsg.WithRequestingODS(t.Practice.ODS), largemsg.WithSendingODS(t.Peer.ODS))
 	if err != nil {
-		return bus.Permanent(fmt.Errorf("Continue for %s: %w", extract.ID, err))
+		return nil, bus.Permanent(fmt.Errorf("Continue for %s: %w", extract.ID, err))
 	}
 	c.ToASID, c.FromASID = t.Peer.ASID, t.Practice.ASID
 	payload, err := c.Encode()
 	if err != nil {
-		return bus.Permanent(err)
+		return nil, bus.Permanent(err)
 	}
 	ep, err := r.SDS.Endpoint(ctx, t.Peer.ODS, string(hl7.CommonContentCOPC))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := r.Send(ctx, stage.Wire{ConversationID: t.ConversationID, MessageID: id, Interaction: hl7.CommonContentCOPC,
 		From: t.Practice, To: t.Peer, CPAID: ep.CPAID, Payload: payload}); err != nil {
-		return err
+		return nil, err
 	}
 	now := r.Now()
-	_, err = r.Store.UpdateFrom(ctx, t, func(t *transfer.Transfer) error {
+	updated, err := r.Store.UpdateFrom(ctx, t, func(t *transfer.Transfer) error {
 		t.RecordMessage(transfer.Message{ID: id, Interaction: string(hl7.CommonContentCOPC), Direction: transfer.Outbound,
 			At: now, Role: transfer.RoleContinue, Ref: extract.ID, Size: len(payload)})
 		if t.State != transfer.ExtractReceived {
@@ -151,7 +159,10 @@ func (r *receiver) sendContinue(ctx context.Context, t *transfer.Transfer, env *
 		}
 		return t.Transition(transfer.ContinueSent, transfer.Reason{Detail: fmt.Sprintf("waiting for %d documents", missingCount(t))})
 	})
-	return err
+	if err != nil && !errors.Is(err, transfer.ErrEventsPending) {
+		return nil, err
+	}
+	return updated, nil
 }
 
 // partsTimeout is how long the parts of a large message may take: A ×
@@ -250,7 +261,7 @@ func (r *receiver) handleCOPC(ctx context.Context, conv string, env *ebxml.Messa
 	if aerr := r.ackCOPC(ctx, t, id, out.Document); aerr != nil {
 		return aerr
 	}
-	if finished != nil && t.State == transfer.ContinueSent {
+	if finished != nil && (t.State == transfer.ContinueSent || t.State == transfer.ExtractReceived) {
 		return r.finishLarge(ctx, t, finished)
 	}
 	return err
