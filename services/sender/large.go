@@ -170,7 +170,6 @@ type laidOut struct {
 	attachments []ebxml.Attachment
 	external    []ebxml.ExternalAttachment
 	documents   []transfer.Document
-	large       bool
 }
 
 // layout decides how each document travels beside payload, reads the
@@ -206,7 +205,6 @@ func (s *sender) layout(ctx context.Context, t *transfer.Transfer, payload []byt
 				ContentType: doc.ContentType, Base64: true, DocumentID: "_" + doc.ID, Data: data, Description: meta,
 			})
 		} else {
-			out.large = true
 			doc.MessageID, doc.Fragments = p.MessageID, p.Fragments
 			meta.LargeAttachment = p.Fragmented()
 			if src.object == nil {
