@@ -138,3 +138,35 @@ func TestBackoffDoublesUpToMax(t *testing.T) {
 		assert.LessOrEqual(t, d, 1500*time.Millisecond)
 	}
 }
+
+// What exists otherwise than declared (an older release's settings) is
+// updated to the declaration; Ensure creates first, so it must notice.
+func TestEnsureUpdatesWhatExistsOtherwise(t *testing.T) {
+	srv := natstest.NewServer(t)
+	js := srv.JetStream()
+	ctx := natstest.Context(t, 30*time.Second)
+	_, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: bus.StreamRegistrations, Description: "old",
+		Subjects: []string{"gp2gp.practice.*.registration"}, Storage: jetstream.FileStorage})
+	require.NoError(t, err)
+	_, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: bus.BucketTransfers, TTL: time.Hour, Storage: jetstream.FileStorage})
+	require.NoError(t, err)
+	_, err = js.CreateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: bus.BucketRecords, Description: "old", Storage: jetstream.FileStorage})
+	require.NoError(t, err)
+
+	require.NoError(t, bus.Ensure(ctx, js, bus.DevProfile, bus.RequesterTopology("", practices)))
+	require.NoError(t, bus.Ensure(ctx, js, bus.DevProfile, bus.ReceiverTopology("", practices)))
+
+	s, err := js.Stream(ctx, bus.StreamRegistrations)
+	require.NoError(t, err)
+	assert.NotEqual(t, "old", s.CachedInfo().Config.Description)
+	kv, err := js.KeyValue(ctx, bus.BucketTransfers)
+	require.NoError(t, err)
+	st, err := kv.Status(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 84*24*time.Hour, st.TTL())
+	obs, err := js.ObjectStore(ctx, bus.BucketRecords)
+	require.NoError(t, err)
+	ost, err := obs.Status(ctx)
+	require.NoError(t, err)
+	assert.NotEqual(t, "old", ost.Description())
+}
