@@ -33,3 +33,20 @@ func TestRunRefusesAnInvalidConfiguration(t *testing.T) {
 }
 
 func withDefaults(c receiver.Config) receiver.Config { return c }
+
+func TestLargeMessagingConfiguration(t *testing.T) {
+	t.Setenv(receiver.EnvMissingAttachments, "Placeholder")
+	t.Setenv(receiver.EnvCOPCWeight, "2.5")
+	cfg, _ := receiver.ConfigFromEnv()
+	require.Equal(t, receiver.MissingPlaceholder, cfg.MissingAttachments)
+	require.InEpsilon(t, 2.5, cfg.COPCWeight, 1e-9)
+
+	t.Setenv(receiver.EnvExtractWeight, "heavy")
+	_, err := receiver.ConfigFromEnv()
+	require.ErrorContains(t, err, receiver.EnvExtractWeight)
+
+	bad := receiver.Config{Config: stagetest.Config(t, "nats://127.0.0.1:1"), MissingAttachments: "ignore"}
+	require.ErrorContains(t, bad.Validate(), receiver.EnvMissingAttachments)
+	negative := receiver.Config{Config: stagetest.Config(t, "nats://127.0.0.1:1"), COPCWeight: -1}
+	require.ErrorContains(t, negative.Validate(), receiver.EnvCOPCWeight)
+}

@@ -37,3 +37,18 @@ func withDefaults(c sender.Config) sender.Config {
 	c.RecordTimeout, c.FinalAckTimeout = time.Minute, 8*24*time.Hour
 	return c
 }
+
+func TestSplitThresholdConfiguration(t *testing.T) {
+	t.Setenv(sender.EnvSplitThreshold, "1_000_000")
+	cfg, _ := sender.ConfigFromEnv()
+	require.Equal(t, 1_000_000, cfg.SplitThreshold)
+
+	t.Setenv(sender.EnvSplitThreshold, "lots")
+	_, err := sender.ConfigFromEnv()
+	require.ErrorContains(t, err, sender.EnvSplitThreshold)
+
+	bad := withDefaults(sender.Config{Config: stagetest.Config(t, "nats://127.0.0.1:1"), SplitThreshold: 100})
+	require.ErrorContains(t, bad.Validate(), "split threshold 100")
+	tooBig := withDefaults(sender.Config{Config: stagetest.Config(t, "nats://127.0.0.1:1"), SplitThreshold: 6_000_000})
+	require.ErrorContains(t, tooBig.Validate(), sender.EnvSplitThreshold)
+}
