@@ -402,7 +402,7 @@ var sampleChecks = map[string]func(t *testing.T, m *ebxml.Message){
 		assert.Equal(t, "7CCB6A77-360E-434E-8CF4-97C7C2B47D70_book.txt", m.External[1].Description.Filename)
 	},
 	"prm-messenger__spec-lm-example-1__continue-http.txt": func(t *testing.T, m *ebxml.Message) {
-		// "Content-Length: TODO" in the HTTP headers; no AckRequested.
+		// a placeholder word where the HTTP Content-Length value belongs; no AckRequested.
 		assert.Equal(t, "6E242658-3D8E-41E3-A7DC-172BDA00FA67", m.Envelope.ConversationID)
 		assert.False(t, m.Envelope.AckRequested)
 		assert.True(t, m.Envelope.DuplicateElimination)

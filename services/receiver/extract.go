@@ -101,7 +101,7 @@ func (r *receiver) handleExtract(ctx context.Context, conv string, env *ebxml.Me
 		return r.reject(ctx, t, received, hl7.ReasonExtractMalformed, err.Error())
 	}
 	if large(env, summary) {
-		if _, err := r.put(ctx, coreObject(t), env.Payload); err != nil {
+		if _, err := r.put(ctx, coreObject(t.ConversationID), env.Payload); err != nil {
 			return err
 		}
 		return r.takeLarge(ctx, t, env, ex.ExtractID, received, resent)
@@ -166,7 +166,7 @@ func (r *receiver) handover(ctx context.Context, t *transfer.Transfer, docs []*g
 	}
 	if t.Record.AutoIntegrated {
 		m, _ := t.MessageByRole(transfer.RoleEHRExtract, transfer.Inbound)
-		if err := r.finalAck(ctx, t.ConversationID, m.ID, t, hl7.AckAccept, ""); err != nil {
+		if err := r.finalAck(ctx, m.ID, t, hl7.AckAccept, ""); err != nil {
 			return err
 		}
 	}
@@ -346,7 +346,7 @@ func (r *receiver) publishReady(ctx context.Context, t *transfer.Transfer, rec *
 // state is recorded, so a redelivery after a stop repeats both.
 func (r *receiver) reject(ctx context.Context, t *transfer.Transfer, received transfer.Message, code hl7.ReasonCode, detail string) error {
 	r.Logger.WarnContext(ctx, "extract rejected", "reason_code", code, "detail", detail)
-	if err := r.finalAck(ctx, t.ConversationID, received.ID, t, hl7.NackType(code), code); err != nil {
+	if err := r.finalAck(ctx, received.ID, t, hl7.NackType(code), code); err != nil {
 		return err
 	}
 	_, err := r.Store.UpdateFrom(ctx, t, func(t *transfer.Transfer) error {
@@ -367,13 +367,19 @@ func (r *receiver) reject(ctx context.Context, t *transfer.Transfer, received tr
 // transfer (a duplicate or late extract).
 func (r *receiver) nack(ctx context.Context, t *transfer.Transfer, purpose, ref string, code hl7.ReasonCode) error {
 	r.Logger.WarnContext(ctx, "extract refused", "message_id", ref, "reason_code", code)
-	return r.AskAck(ctx, &gp2gpv1.AckRequest{
+	return r.AskAck(ctx, toPeer(t, purpose, gp2gpv1.AckPurpose_ACK_PURPOSE_FINAL, hl7.NackType(code), code, ref))
+}
+
+// toPeer is the request for an acknowledgement of message ref from this
+// side's practice to the sending practice; purpose names its message id.
+func toPeer(t *transfer.Transfer, purpose string, p gp2gpv1.AckPurpose, typ hl7.AckType, code hl7.ReasonCode, ref string) *gp2gpv1.AckRequest {
+	return &gp2gpv1.AckRequest{
 		MessageId: hl7.DeriveID(t.ConversationID, purpose), ConversationId: t.ConversationID,
-		Side: gp2gpv1.Side_SIDE_REQUESTING, Purpose: gp2gpv1.AckPurpose_ACK_PURPOSE_FINAL,
-		TypeCode: string(hl7.NackType(code)), ReasonCode: string(code), MessageRef: ref,
+		Side: gp2gpv1.Side_SIDE_REQUESTING, Purpose: p,
+		TypeCode: string(typ), ReasonCode: string(code), MessageRef: ref,
 		FromAsid: t.Practice.ASID, FromOds: t.Practice.ODS, FromPartyKey: t.Practice.PartyKey,
 		ToAsid: t.Peer.ASID, ToOds: t.Peer.ODS, ToPartyKey: t.Peer.PartyKey,
-	})
+	}
 }
 
 // unexpected answers an extract no request of ours asked for (09).
@@ -397,12 +403,6 @@ func (r *receiver) unexpected(ctx context.Context, conv string, ex *hl7.Extract)
 
 // finalAck asks for the final acknowledgement of the transfer's extract,
 // whose message id is ref.
-func (r *receiver) finalAck(ctx context.Context, conv, ref string, t *transfer.Transfer, typ hl7.AckType, code hl7.ReasonCode) error {
-	return r.AskAck(ctx, &gp2gpv1.AckRequest{
-		MessageId: hl7.DeriveID(conv, "final-ack"), ConversationId: conv,
-		Side: gp2gpv1.Side_SIDE_REQUESTING, Purpose: gp2gpv1.AckPurpose_ACK_PURPOSE_FINAL,
-		TypeCode: string(typ), ReasonCode: string(code), MessageRef: ref,
-		FromAsid: t.Practice.ASID, FromOds: t.Practice.ODS, FromPartyKey: t.Practice.PartyKey,
-		ToAsid: t.Peer.ASID, ToOds: t.Peer.ODS, ToPartyKey: t.Peer.PartyKey,
-	})
+func (r *receiver) finalAck(ctx context.Context, ref string, t *transfer.Transfer, typ hl7.AckType, code hl7.ReasonCode) error {
+	return r.AskAck(ctx, toPeer(t, "final-ack", gp2gpv1.AckPurpose_ACK_PURPOSE_FINAL, typ, code, ref))
 }

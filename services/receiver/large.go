@@ -258,7 +258,7 @@ func (r *receiver) handleCOPC(ctx context.Context, conv string, env *ebxml.Messa
 	if cerr := out.Cleanup(ctx, r.parts()); cerr != nil {
 		r.Logger.WarnContext(ctx, "parts of a finished document not deleted", "error", cerr)
 	}
-	if aerr := r.ackCOPC(ctx, t, id, out.Document); aerr != nil {
+	if aerr := r.ackCOPC(ctx, t, id); aerr != nil {
 		return aerr
 	}
 	if finished != nil && (t.State == transfer.ContinueSent || t.State == transfer.ExtractReceived) {
@@ -289,31 +289,19 @@ func lateCOPCCode(t *transfer.Transfer) hl7.ReasonCode {
 	return hl7.ReasonLargeMessageFailure
 }
 
-func (r *receiver) ackCOPC(ctx context.Context, t *transfer.Transfer, ref, doc string) error {
-	return r.AskAck(ctx, &gp2gpv1.AckRequest{
-		MessageId: hl7.DeriveID(t.ConversationID, "copc-ack/"+hl7.NormalizeID(ref)), ConversationId: t.ConversationID,
-		Side: gp2gpv1.Side_SIDE_REQUESTING, Purpose: gp2gpv1.AckPurpose_ACK_PURPOSE_COPC,
-		TypeCode: string(hl7.AckAccept), MessageRef: ref,
-		FromAsid: t.Practice.ASID, FromOds: t.Practice.ODS, FromPartyKey: t.Practice.PartyKey,
-		ToAsid: t.Peer.ASID, ToOds: t.Peer.ODS, ToPartyKey: t.Peer.PartyKey,
-	})
+func (r *receiver) ackCOPC(ctx context.Context, t *transfer.Transfer, ref string) error {
+	return r.AskAck(ctx, toPeer(t, "copc-ack/"+hl7.NormalizeID(ref), gp2gpv1.AckPurpose_ACK_PURPOSE_COPC, hl7.AckAccept, "", ref))
 }
 
 func (r *receiver) nackCOPC(ctx context.Context, t *transfer.Transfer, ref string, code hl7.ReasonCode, detail string) error {
 	r.Logger.WarnContext(ctx, "attachment message refused", "message_id", ref, "reason_code", code, "detail", detail)
-	return r.AskAck(ctx, &gp2gpv1.AckRequest{
-		MessageId: hl7.DeriveID(t.ConversationID, "copc-nack/"+hl7.NormalizeID(ref)), ConversationId: t.ConversationID,
-		Side: gp2gpv1.Side_SIDE_REQUESTING, Purpose: gp2gpv1.AckPurpose_ACK_PURPOSE_COPC,
-		TypeCode: string(hl7.NackType(code)), ReasonCode: string(code), MessageRef: ref,
-		FromAsid: t.Practice.ASID, FromOds: t.Practice.ODS, FromPartyKey: t.Practice.PartyKey,
-		ToAsid: t.Peer.ASID, ToOds: t.Peer.ODS, ToPartyKey: t.Peer.PartyKey,
-	})
+	return r.AskAck(ctx, toPeer(t, "copc-nack/"+hl7.NormalizeID(ref), gp2gpv1.AckPurpose_ACK_PURPOSE_COPC, hl7.NackType(code), code, ref))
 }
 
 // failLarge ends a large transfer with a NACK of the extract.
 func (r *receiver) failLarge(ctx context.Context, t *transfer.Transfer, code hl7.ReasonCode, detail string) error {
 	extract, _ := t.MessageByRole(transfer.RoleEHRExtract, transfer.Inbound)
-	if err := r.finalAck(ctx, t.ConversationID, extract.ID, t, hl7.NackType(code), code); err != nil {
+	if err := r.finalAck(ctx, extract.ID, t, hl7.NackType(code), code); err != nil {
 		return err
 	}
 	_, err := r.Store.UpdateFrom(ctx, t, func(t *transfer.Transfer) error {
@@ -343,7 +331,8 @@ func (r *receiver) finishLarge(ctx context.Context, t *transfer.Transfer, a *lar
 	if err != nil {
 		return r.failLarge(ctx, t, hl7.ReasonExtractMalformed, "the reassembled extract: "+err.Error())
 	}
-	rec, err := r.storeRecord(ctx, conv, payload, summary)
+	_, skeleton := a.SkeletonID()
+	rec, err := r.storeRecord(ctx, conv, payload, summary, !skeleton)
 	if err != nil {
 		return err
 	}
@@ -385,7 +374,7 @@ func (r *receiver) finishLarge(ctx context.Context, t *transfer.Transfer, a *lar
 // original is either a whole message or an EhrExtract spliced into the
 // core's wrapper.
 func (r *receiver) extractOf(ctx context.Context, t *transfer.Transfer, a *largemsg.Assembly) ([]byte, error) {
-	core, err := r.Records.GetBytes(ctx, coreObject(t))
+	core, err := r.Records.GetBytes(ctx, coreObject(t.ConversationID))
 	if err != nil {
 		return nil, fmt.Errorf("the extract as received: %w", err)
 	}
@@ -424,13 +413,16 @@ func (r *receiver) extractOf(ctx context.Context, t *transfer.Transfer, a *large
 	return skel.Encode()
 }
 
-// coreObject is where the extract as received is kept.
-func coreObject(t *transfer.Transfer) string { return t.ConversationID + "/received/extract.xml" }
+// coreObject is where a large extract is kept as received.
+func coreObject(conv string) string { return conv + "/received/extract.xml" }
 
-// storeRecord keeps the record's HL7 and summary in the object store.
-func (r *receiver) storeRecord(ctx context.Context, conv string, payload []byte, summary ehr.Summary) (*transfer.Record, error) {
-	ref, err := r.put(ctx, conv+"/extract.xml", payload)
-	if err != nil {
+// storeRecord keeps the record's summary, and its HL7 unless it is the
+// core already kept as received (coreStored), in the object store.
+func (r *receiver) storeRecord(ctx context.Context, conv string, payload []byte, summary ehr.Summary, coreStored bool) (*transfer.Record, error) {
+	object := conv + "/extract.xml"
+	if coreStored {
+		object = coreObject(conv)
+	} else if _, err := r.put(ctx, object, payload); err != nil {
 		return nil, err
 	}
 	sum, err := json.Marshal(summary)
@@ -440,7 +432,7 @@ func (r *receiver) storeRecord(ctx context.Context, conv string, payload []byte,
 	if _, err := r.put(ctx, conv+"/summary.json", sum); err != nil {
 		return nil, err
 	}
-	return &transfer.Record{Object: ref.Name, Summary: conv + "/summary.json", Size: int64(len(payload))}, nil
+	return &transfer.Record{Object: object, Summary: conv + "/summary.json", Size: int64(len(payload))}, nil
 }
 
 // readyDocuments are the documents record-ready lists: every finished one

@@ -81,9 +81,9 @@ func (r *receiver) handleOutcome(ctx context.Context, msg *bus.Msg) error {
 func (r *receiver) ackOutcome(ctx context.Context, t *transfer.Transfer, code hl7.ReasonCode) error {
 	ref, _ := t.MessageByRole(transfer.RoleEHRExtract, transfer.Inbound)
 	if code == "" {
-		return r.finalAck(ctx, t.ConversationID, ref.ID, t, hl7.AckAccept, "")
+		return r.finalAck(ctx, ref.ID, t, hl7.AckAccept, "")
 	}
-	return r.finalAck(ctx, t.ConversationID, ref.ID, t, hl7.NackType(code), code)
+	return r.finalAck(ctx, ref.ID, t, hl7.NackType(code), code)
 }
 
 func msgFromPractice(msg *bus.Msg, t *transfer.Transfer) bool {

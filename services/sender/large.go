@@ -235,17 +235,14 @@ func (s *sender) handleContinue(ctx context.Context, conv string, env *ebxml.Mes
 	if err != nil {
 		return err
 	}
-	extract, sent := t.MessageByRole(transfer.RoleEHRExtract, transfer.Outbound)
-	if latest := lastMessage(t, transfer.RoleEHRExtract, transfer.Outbound); latest != nil {
-		extract = *latest
-	}
+	_, sent := t.MessageByRole(transfer.RoleEHRExtract, transfer.Outbound)
 	switch {
 	case t.State == transfer.RequestReceived || t.State == transfer.RecordRequested:
 		return bus.RetryAfter(time.Second, fmt.Errorf("Continue for %s before its extract is recorded as sent", conv))
 	case !sent:
 		return bus.Permanentf("Continue for %s, whose request was not answered with an extract (%s)", conv, t.State)
-	case !hl7.SameID(c.AcknowledgedID, extract.ID) && !hl7.SameID(c.AcknowledgedID, t.ExtractID):
-		s.Logger.WarnContext(ctx, "Continue names another extract; ignored", "acknowledged", c.AcknowledgedID, "extract", extract.ID)
+	case !hl7.SameID(c.AcknowledgedID, t.ExtractID): // the latest extract's id is its message id
+		s.Logger.WarnContext(ctx, "Continue names another extract; ignored", "acknowledged", c.AcknowledgedID, "extract", t.ExtractID)
 		return nil
 	}
 	switch t.State {
@@ -271,16 +268,6 @@ func (s *sender) handleContinue(ctx context.Context, conv string, env *ebxml.Mes
 		return s.resume(ctx, t)
 	}
 	s.Logger.InfoContext(ctx, "Continue again; ignored", "state", t.State)
-	return nil
-}
-
-// lastMessage returns the last recorded message of role and direction.
-func lastMessage(t *transfer.Transfer, role string, dir transfer.Direction) *transfer.Message {
-	for i := len(t.Messages) - 1; i >= 0; i-- {
-		if m := t.Messages[i]; m.Role == role && m.Direction == dir {
-			return &t.Messages[i]
-		}
-	}
 	return nil
 }
 
