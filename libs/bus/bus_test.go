@@ -400,11 +400,15 @@ func TestConsumerSurvivesBrokerRestartAndStopsPromptlyWhileDisconnected(t *testi
 	f.srv.Restart()
 	require.Eventually(t, func() bool { return f.js.Conn().IsConnected() }, 10*time.Second, 10*time.Millisecond)
 	f.publish("after", "after")
-	select {
-	case body := <-got:
-		require.Equal(t, "after", body)
-	case <-time.After(20 * time.Second):
-		t.Fatal("no message consumed after the broker restarted")
+	// JetStream may deliver "before" again after a restart (its ack can
+	// be lost with the broker): "after" must still come.
+	for body := ""; body != "after"; {
+		select {
+		case body = <-got:
+			require.Contains(t, []string{"before", "after"}, body)
+		case <-time.After(20 * time.Second):
+			t.Fatal("no message consumed after the broker restarted")
+		}
 	}
 
 	f.srv.Shutdown()
@@ -440,8 +444,8 @@ func TestHandlerLogLinesCarryTheConversationID(t *testing.T) {
 	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
 		var rec map[string]any
 		require.NoError(t, json.Unmarshal([]byte(line), &rec), line)
-		if rec["msg"] == "consuming" || rec["msg"] == "stopped consuming" {
-			continue // runner lifecycle lines belong to no transfer
+		if rec["msg"] == "consuming" || rec["msg"] == "stopped consuming" || rec["msg"] == "fetch failed; continuing" {
+			continue // runner lines about the consumer itself belong to no transfer
 		}
 		perMessage++
 		assert.Equal(t, "CONV-logged-1", rec["conversation_id"], line)

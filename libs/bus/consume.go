@@ -117,7 +117,7 @@ const drainTimeout = 2 * time.Second
 
 // pullExpiry bounds how long one pull request waits on the server; its
 // heartbeats come every half of it.
-const pullExpiry = 5 * time.Second
+const pullExpiry = 10 * time.Second
 
 // Consume runs h on every message of the durable consumer spec until ctx
 // ends, then stops fetching, lets in-flight handlers finish (see
@@ -154,7 +154,8 @@ func (b *Bus) Consume(ctx context.Context, spec ConsumerSpec, h Handler, opts ..
 	}
 	// Short pulls: a pull request the server lost (a reconnect, a
 	// consumer leader change) is noticed from the missing heartbeats and
-	// re-issued within pullExpiry instead of the client's default 30 s.
+	// re-issued within pullExpiry instead of the client's default 30 s
+	// (shorter would take a busy machine's late heartbeat for a lost pull).
 	iter, err := cons.Messages(jetstream.PullMaxMessages(o.prefetch), jetstream.PullExpiry(pullExpiry))
 	if err != nil {
 		return fmt.Errorf("bus: consume %s: %w", spec.Durable, err)
