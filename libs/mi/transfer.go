@@ -76,6 +76,12 @@ type Transfer struct {
 	// LastSenderMessageTimestamp is the latest message from the sending ASID;
 	// for an integrated transfer only messages up to the final ack count.
 	LastSenderMessageTimestamp *time.Time `json:"lastSenderMessageTimestamp"`
+	// InProgress is gp2gp's extension for a transfer classified live before
+	// its cutoff: no effective final ack yet and the cutoff not passed.
+	// Status and FailureReason are then Process failure / Transferred, not
+	// integrated, the NHS-comparable mapping (§1.5). Always false for
+	// imported logs, which are classified after the cutoff.
+	InProgress bool `json:"inProgress"`
 }
 
 // Month returns the UTC calendar month of DateRequested (§2.1).
