@@ -43,6 +43,8 @@ require (
 	github.com/nats-io/nkeys v0.4.16 // indirect
 	github.com/nats-io/nuid v1.0.1 // indirect
 	github.com/nhsengland/gp2gp/libs/largemsg v0.0.0 // indirect
+	github.com/nhsengland/gp2gp/libs/mi v0.0.0
+	github.com/nhsengland/gp2gp/libs/miapi v0.0.0
 	github.com/nhsengland/gp2gp/libs/xmldoc v0.0.0
 	github.com/nhsengland/gp2gp/services/gp2gpctl v0.0.0
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
@@ -90,3 +92,7 @@ replace (
 replace github.com/nhsengland/gp2gp/services/gp2gpctl => ../gp2gpctl
 
 replace github.com/nhsengland/gp2gp/libs/largemsg => ../../libs/largemsg
+
+replace github.com/nhsengland/gp2gp/libs/mi => ../../libs/mi
+
+replace github.com/nhsengland/gp2gp/libs/miapi => ../../libs/miapi

@@ -24,6 +24,8 @@ require (
 	github.com/nats-io/nats.go v1.55.0 // indirect
 	github.com/nats-io/nkeys v0.4.16 // indirect
 	github.com/nats-io/nuid v1.0.1 // indirect
+	github.com/nhsengland/gp2gp/libs/mi v0.0.0
+	github.com/nhsengland/gp2gp/libs/miapi v0.0.0
 	github.com/nhsengland/gp2gp/libs/natsembed v0.0.0 // indirect
 	github.com/nhsengland/gp2gp/libs/transfer v0.0.0 // indirect
 	github.com/nhsengland/gp2gp/proto v0.0.0 // indirect
@@ -65,3 +67,7 @@ replace (
 	github.com/nhsengland/gp2gp/libs/xmldoc => ../../libs/xmldoc
 	github.com/nhsengland/gp2gp/proto => ../../proto
 )
+
+replace github.com/nhsengland/gp2gp/libs/mi => ../../libs/mi
+
+replace github.com/nhsengland/gp2gp/libs/miapi => ../../libs/miapi
