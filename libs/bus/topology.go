@@ -48,6 +48,13 @@ const (
 	// StreamCommands holds operators' commands to the stage owning one
 	// side of a transfer (gp2gp.v1.ResendCommand).
 	StreamCommands = "GP2GP_COMMANDS"
+	// StreamMessages holds one event per GP2GP wire message sent or
+	// received (gp2gp.v1.MessageEvent): the live Spine message log the
+	// mireporter classifies transfers from.
+	StreamMessages = "GP2GP_MESSAGES"
+	// StreamMIOutbox holds enhanced MI events (GP Registrations MI API
+	// request bodies) waiting to be posted, and those posted.
+	StreamMIOutbox = "GP2GP_MI_OUTBOX"
 )
 
 // Buckets.
@@ -64,6 +71,9 @@ const (
 	// BucketRecords is the object store holding records: received extracts,
 	// their summaries and attachments, and large vendor content.
 	BucketRecords = "gp2gp_records"
+	// BucketMI is the key-value bucket holding the mireporter's state: one
+	// entry per conversation (its message events and classification).
+	BucketMI = "gp2gp_mi"
 )
 
 // SpineKind classifies a wire message for routing to the stage that owns it.
@@ -131,6 +141,16 @@ func TimerSubject(service, kind, key string) string {
 func LifecycleSubject(side, conversationID string) string {
 	return subjectRoot + ".lifecycle." + side + "." + conversationID
 }
+
+// MessageSubject is where the event of a wire message of conversationID
+// is published.
+func MessageSubject(conversationID string) string {
+	return subjectRoot + ".message." + conversationID
+}
+
+// MIOutboxSubject is where an enhanced MI event of eventType (the MI API's
+// event type, e.g. EHR_REQUESTS) waits to be posted.
+func MIOutboxSubject(eventType string) string { return subjectRoot + ".mi.outbox." + eventType }
 
 // Operator commands.
 const (
@@ -275,6 +295,14 @@ var (
 		Name: StreamCommands, Description: "Operators' commands to the stages (gp2gp.v1.ResendCommand)",
 		Subjects: []string{CommandSubject("*", "*", "*")}, MaxAge: busRetention, Duplicates: dedupeWindow,
 	}
+	messagesStream = StreamSpec{
+		Name: StreamMessages, Description: "One event per GP2GP wire message sent or received (gp2gp.v1.MessageEvent)",
+		Subjects: []string{MessageSubject("*")}, MaxAge: lifecycleRetention, Duplicates: dedupeWindow,
+	}
+	miOutboxStream = StreamSpec{
+		Name: StreamMIOutbox, Description: "Enhanced MI events to post to the GP Registrations MI API (JSON request bodies)",
+		Subjects: []string{MIOutboxSubject("*")}, MaxAge: busRetention, Duplicates: dedupeWindow,
+	}
 	deadLetterStream = StreamSpec{
 		Name: StreamDeadLetter, Description: "Messages that could not be processed, with the reason",
 		Subjects: []string{DeadLetterSubject("*", "*")}, MaxAge: busRetention, Duplicates: dedupeWindow,
@@ -286,7 +314,7 @@ func Streams() []StreamSpec {
 	return []StreamSpec{
 		registrationsStream, recordRequestsStream, recordResponsesStream, recordsReadyStream,
 		integrationsStream, spineInStream, acksStream, timersStream, lifecycleStream, deadLetterStream,
-		commandsStream,
+		commandsStream, messagesStream, miOutboxStream,
 	}
 }
 
@@ -492,7 +520,7 @@ func TimerConsumer(group, service string) ConsumerSpec {
 
 // common is what every stage that changes transfer state needs.
 func common(extra ...StreamSpec) []StreamSpec {
-	return append([]StreamSpec{spineInStream, lifecycleStream, deadLetterStream, timersStream, commandsStream}, extra...)
+	return append([]StreamSpec{spineInStream, lifecycleStream, deadLetterStream, timersStream, commandsStream, messagesStream}, extra...)
 }
 
 // commandConsumer consumes the operator commands for side of the practices
@@ -634,13 +662,41 @@ func AcknowledgerRequests(group string, ps []Practice) ConsumerSpec {
 	}
 }
 
-// MIReporterTopology: lifecycle events in; the transfers bucket watched
-// for the in-flight gauge.
+// MIBucket holds the mireporter's per-conversation state. Kept 400 days
+// after the last update, as long as lifecycle and message events.
+var MIBucket = KeyValueSpec{
+	Bucket: BucketMI, Description: "MI state: message events and classification, one key per conversation",
+	History: 1, TTL: lifecycleRetention,
+}
+
+// MIReporterTopology: lifecycle and message events in; MI state; the
+// enhanced MI outbox; the transfers bucket watched for the in-flight
+// gauge.
 func MIReporterTopology(group string) Topology {
 	return Topology{
-		Streams:   []StreamSpec{lifecycleStream, deadLetterStream},
-		KeyValues: []KeyValueSpec{TransfersBucket},
-		Consumers: []ConsumerSpec{MIReporterLifecycle(group)},
+		Streams:   []StreamSpec{lifecycleStream, messagesStream, miOutboxStream, deadLetterStream},
+		KeyValues: []KeyValueSpec{TransfersBucket, MIBucket},
+		Consumers: []ConsumerSpec{MIReporterLifecycle(group), MIReporterMessages(group), MIReporterOutbox(group)},
+	}
+}
+
+// MIReporterMessages consumes every message event.
+func MIReporterMessages(group string) ConsumerSpec {
+	return ConsumerSpec{
+		Stream: StreamMessages, Durable: durableName(group, "mireporter-messages"),
+		Description: "mireporter: every GP2GP wire message event",
+		WholeStream: true,
+	}
+}
+
+// MIReporterOutbox posts the enhanced MI events. An event is retried until
+// the API takes or refuses it: an outage of the API loses nothing.
+func MIReporterOutbox(group string) ConsumerSpec {
+	return ConsumerSpec{
+		Stream: StreamMIOutbox, Durable: durableName(group, "mireporter-mi-outbox"),
+		Description:   "mireporter: enhanced MI events to post to the MI API",
+		WholeStream:   true,
+		MaxDeliveries: math.MaxInt32,
 	}
 }
 

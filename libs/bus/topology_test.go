@@ -27,6 +27,8 @@ func TestSubjects(t *testing.T) {
 		bus.LifecycleSubject("requesting", "ABC-1"):         "gp2gp.lifecycle.requesting.ABC-1",
 		bus.DeadLetterSubject("GP2GP_SPINE_IN", "receiver"): "gp2gp.dlq.GP2GP_SPINE_IN.receiver",
 		bus.CommandSubject("sending", "A12345", "resend"):   "gp2gp.command.sending.A12345.resend",
+		bus.MessageSubject("ABC-1"):                         "gp2gp.message.ABC-1",
+		bus.MIOutboxSubject("EHR_REQUESTS"):                 "gp2gp.mi.outbox.EHR_REQUESTS",
 	}
 	for got, want := range cases {
 		assert.Equal(t, want, got)
@@ -53,6 +55,8 @@ func TestEverySubjectBelongsToExactlyOneStream(t *testing.T) {
 		bus.LifecycleSubject("sending", "ABC-1"):               bus.StreamLifecycle,
 		bus.DeadLetterSubject(bus.StreamSpineIn, "x"):          bus.StreamDeadLetter,
 		bus.CommandSubject("requesting", "B86041", "resend"):   bus.StreamCommands,
+		bus.MessageSubject("ABC-1"):                            bus.StreamMessages,
+		bus.MIOutboxSubject("ERRORS"):                          bus.StreamMIOutbox,
 	}
 	for subject, stream := range subjects {
 		name, err := js.StreamNameBySubject(ctx, subject)

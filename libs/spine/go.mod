@@ -25,13 +25,14 @@ require (
 	github.com/nats-io/nkeys v0.4.16 // indirect
 	github.com/nats-io/nuid v1.0.1 // indirect
 	github.com/nhsengland/gp2gp/libs/xmldoc v0.0.0 // indirect
+	github.com/nhsengland/gp2gp/proto v0.0.0
 	go.opentelemetry.io/otel v1.47.0 // indirect
 	go.opentelemetry.io/otel/trace v1.47.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/crypto v0.58.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/time v0.16.0 // indirect
-	google.golang.org/protobuf v1.36.12 // indirect
+	google.golang.org/protobuf v1.36.12
 )
 
 replace (
@@ -42,3 +43,5 @@ replace (
 	github.com/nhsengland/gp2gp/libs/spectest => ../spectest
 	github.com/nhsengland/gp2gp/libs/xmldoc => ../xmldoc
 )
+
+replace github.com/nhsengland/gp2gp/proto => ../../proto

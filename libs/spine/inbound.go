@@ -169,6 +169,11 @@ func (h *Inbound) accept(ctx context.Context, data []byte) (InboundResponse, int
 	if err != nil {
 		return InboundResponse{}, http.StatusServiceUnavailable, fmt.Errorf("publishing to the bus failed, post again later: %w", err)
 	}
+	// The MI event after the message: a failure here is answered 503 so
+	// the adaptor posts again, which stores the message once and the event.
+	if err := PublishMessageEvent(ctx, h.bus, receivedEvent(msg, decoded, in, asid, time.Now().UTC())); err != nil {
+		return InboundResponse{}, http.StatusServiceUnavailable, fmt.Errorf("publishing the message event failed, post again later: %w", err)
+	}
 	return InboundResponse{
 		ConversationID: og.Headers.ConversationID,
 		MessageID:      og.Headers.MessageID,

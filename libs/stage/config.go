@@ -17,7 +17,12 @@ const (
 	EnvSDSURL        = "GP2GP_SDS_URL"
 	EnvAPIKey        = "GP2GP_DIRECTORY_API_KEY"
 	EnvTimerPoll     = "GP2GP_TIMER_POLL"
+	EnvSystemName    = "GP2GP_SYSTEM_NAME"
 )
+
+// DefaultSystemName is the system name message events carry when
+// GP2GP_SYSTEM_NAME is not set.
+const DefaultSystemName = "gp2gp"
 
 // Config is the configuration every transfer stage shares.
 type Config struct {
@@ -30,6 +35,11 @@ type Config struct {
 	// the clock jumps, and each pending timeout costs one redelivery per
 	// TimerPoll.
 	TimerPoll time.Duration
+	// SystemName is this deployment's system (supplier) name, written into
+	// the message events of the messages it sends and receives (the Spine
+	// log's fromSystem/toSystem, from which the MI names the requesting
+	// and sending suppliers). Default "gp2gp".
+	SystemName string
 }
 
 // DirectoryConfig says where PDS and SDS answers come from: a directory
@@ -55,7 +65,10 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	c := Config{
 		Service: sc, Spine: sp,
 		Directory: DirectoryConfig{File: get(EnvDirectoryFile), PDSURL: get(EnvPDSURL), SDSURL: get(EnvSDSURL), APIKey: get(EnvAPIKey)},
-		TimerPoll: 10 * time.Minute,
+		TimerPoll: 10 * time.Minute, SystemName: DefaultSystemName,
+	}
+	if v := get(EnvSystemName); v != "" {
+		c.SystemName = v
 	}
 	if v := get(EnvTimerPoll); v != "" {
 		d, err := time.ParseDuration(v)

@@ -244,6 +244,11 @@ type Wire struct {
 	Payload        []byte
 	Attachments    []ebxml.Attachment
 	External       []ebxml.ExternalAttachment
+	// Ref and Code are, for an acknowledgement, the id of the message it
+	// acknowledges and its reason code ("" for AA): they go into the
+	// message event.
+	Ref  string
+	Code string
 }
 
 // Send wraps w in its ebXML envelope and hands it to the Spine transport.
@@ -260,10 +265,27 @@ func (s *Stage) Send(ctx context.Context, w Wire) error {
 	if err := s.Spine.Send(ctx, &spine.Outbound{Message: msg, FromASID: w.From.ASID, ToASID: w.To.ASID, ToODS: w.To.ODS}); err != nil {
 		return fmt.Errorf("send %s %s: %w", w.Interaction, w.MessageID, err)
 	}
+	if err := spine.PublishMessageEvent(ctx, s.Bus, s.sentEvent(w, msg.Envelope.Timestamp)); err != nil {
+		return err
+	}
 	s.Metrics.MessageSent(ctx, string(w.Interaction))
 	s.Logger.InfoContext(bus.WithConversationID(ctx, w.ConversationID), "sent", "interaction", w.Interaction,
 		"message_id", w.MessageID, "to_ods", w.To.ODS, "to_asid", w.To.ASID, "bytes", len(w.Payload))
 	return nil
+}
+
+// sentEvent is the message event of w, sent at.
+func (s *Stage) sentEvent(w Wire, at time.Time) *gp2gpv1.MessageEvent {
+	ev := &gp2gpv1.MessageEvent{
+		ConversationId: w.ConversationID, MessageId: w.MessageID, Interaction: string(w.Interaction),
+		SenderAsid: w.From.ASID, RecipientAsid: w.To.ASID, SenderOds: w.From.ODS, RecipientOds: w.To.ODS,
+		MessageRef: hl7.NormalizeID(w.Ref), ErrorCode: w.Code, OccurredAt: timestamppb.New(at),
+		Direction: gp2gpv1.MessageDirection_MESSAGE_DIRECTION_SENT, FromSystem: s.cfg.SystemName,
+	}
+	if s.serves(w.To.ASID) {
+		ev.ToSystem = s.cfg.SystemName
+	}
+	return ev
 }
 
 // AskAck asks the acknowledger to send an acknowledgement. The request's

@@ -65,7 +65,7 @@ func (a *acknowledger) handleRequest(ctx context.Context, msg *bus.Msg) error {
 		return bus.Permanent(err)
 	}
 	if err := a.Send(ctx, stage.Wire{ConversationID: conv, MessageID: req.MessageId, Interaction: hl7.ApplicationAck,
-		From: from, To: to, CPAID: cpa, Payload: payload}); err != nil {
+		From: from, To: to, CPAID: cpa, Payload: payload, Ref: req.MessageRef, Code: req.ReasonCode}); err != nil {
 		return err
 	}
 	if t == nil {
