@@ -2,7 +2,6 @@ package mi_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"testing"
@@ -400,37 +399,6 @@ func TestTransferMonth(t *testing.T) {
 		})
 	}
 	assert.Equal(t, mi.Month{Year: 2025, Month: time.December}, mi.Month{Year: 2026, Month: time.January}.Previous())
-}
-
-func TestTransferJSON(t *testing.T) {
-	c := newConv()
-	c.ack(c.request(), time.Minute, nil)
-	c.ack(c.extract(time.Hour), 2*time.Hour, nil)
-	raw, err := json.Marshal(classifyOne(t, c, 0))
-	require.NoError(t, err)
-	var m map[string]any
-	require.NoError(t, json.Unmarshal(raw, &m))
-	assert.Equal(t, "Integrated on time", m["status"])
-	assert.Nil(t, m["failureReason"])
-	assert.InDelta(t, 3600, m["slaDuration"], 0)
-	assert.Equal(t, []any{nil}, m["senderErrorCodes"])
-	assert.Equal(t, []any{}, m["intermediateErrorCodes"])
-	assert.Equal(t, "2026-03-02T12:00:00Z", m["dateCompleted"])
-	for _, k := range []string{"conversationId", "dateRequested", "finalErrorCodes", "requestingPracticeAsid",
-		"sendingPracticeAsid", "requestingSupplier", "sendingSupplier", "lastSenderMessageTimestamp"} {
-		assert.Contains(t, m, k)
-	}
-
-	d := newConv()
-	d.request()
-	raw, err = json.Marshal(classifyOne(t, d, 0))
-	require.NoError(t, err)
-	m = nil
-	require.NoError(t, json.Unmarshal(raw, &m))
-	assert.Equal(t, "Request not acknowledged", m["failureReason"])
-	assert.Nil(t, m["slaDuration"])
-	assert.Nil(t, m["dateCompleted"])
-	assert.Nil(t, m["lastSenderMessageTimestamp"])
 }
 
 func TestAttribute(t *testing.T) {

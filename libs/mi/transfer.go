@@ -44,44 +44,60 @@ func (r FailureReason) MarshalJSON() ([]byte, error) {
 	return json.Marshal(string(r))
 }
 
-// Transfer is the per-transfer output record (§1.7). Pointer fields are null
-// in JSON where the spec allows null.
+// Transfer is the per-transfer output record (§1.7).
+//
+// Its JSON (MarshalJSON, UnmarshalJSON) is the §1.7 record in camelCase,
+// flat, in this order: conversationId, status, failureReason (null when
+// integrated on time), slaDuration (seconds or null), dateRequested,
+// dateCompleted (or null), senderErrorCodes, finalErrorCodes (lists in
+// which an ack without a code is null), intermediateErrorCodes,
+// requestingPracticeAsid, requestingPracticeOdsCode,
+// requestingPracticeName, requestingPracticeSicblOdsCode,
+// requestingPracticeSicblName, the same five for sendingPractice…,
+// requestingSupplier, sendingSupplier, lastSenderMessageTimestamp (or
+// null) and inProgress. The four ODS fields of a side are null when its
+// ASID was not attributed (RequestingPractice or SendingPractice nil); the
+// two SICBL fields are null when the practice belongs to no Sub-ICB
+// location. Times are written in UTC with as many fractional digits as
+// needed. Decoding what was encoded gives back the same Transfer, exactly
+// so when its times are UTC without a monotonic reading (as Classify
+// returns them for events from ParseSpineCSV); otherwise the same instants.
 type Transfer struct {
-	ConversationID string        `json:"conversationId"`
-	Status         Status        `json:"status"`
-	FailureReason  FailureReason `json:"failureReason"`
+	ConversationID string
+	Status         Status
+	FailureReason  FailureReason
 	// SLADuration is seconds from the effective core extract to the effective
 	// final ack, rounded half to even and clamped at 0; nil with no effective ack.
-	SLADuration *uint64 `json:"slaDuration"`
+	SLADuration *uint64
 	// DateRequested is the time of the EHR request message.
-	DateRequested time.Time `json:"dateRequested"`
+	DateRequested time.Time
 	// DateCompleted is the time of the effective final ack, if any.
-	DateCompleted *time.Time `json:"dateCompleted"`
+	DateCompleted *time.Time
 	// SenderErrorCodes are the codes on acks of the EHR request (nil = ack without code).
-	SenderErrorCodes []*int `json:"senderErrorCodes"`
+	SenderErrorCodes []*int
 	// FinalErrorCodes are the codes on acks of core extracts (nil = ack without code).
-	FinalErrorCodes []*int `json:"finalErrorCodes"`
+	FinalErrorCodes []*int
 	// IntermediateErrorCodes are the non-null codes on acks of COPC fragments.
-	IntermediateErrorCodes []int `json:"intermediateErrorCodes"`
+	IntermediateErrorCodes []int
 
-	RequestingPracticeASID string `json:"requestingPracticeAsid"`
-	SendingPracticeASID    string `json:"sendingPracticeAsid"`
+	RequestingPracticeASID string
+	SendingPracticeASID    string
 	// RequestingPractice and SendingPractice are filled by Attribute; nil
 	// when not attributed or when the ASID is unknown.
-	RequestingPractice *Practice `json:"requestingPractice"`
-	SendingPractice    *Practice `json:"sendingPractice"`
+	RequestingPractice *Practice
+	SendingPractice    *Practice
 
-	RequestingSupplier string `json:"requestingSupplier"`
-	SendingSupplier    string `json:"sendingSupplier"`
+	RequestingSupplier string
+	SendingSupplier    string
 	// LastSenderMessageTimestamp is the latest message from the sending ASID;
 	// for an integrated transfer only messages up to the final ack count.
-	LastSenderMessageTimestamp *time.Time `json:"lastSenderMessageTimestamp"`
+	LastSenderMessageTimestamp *time.Time
 	// InProgress is gp2gp's extension for a transfer classified live before
 	// its cutoff: no effective final ack yet and the cutoff not passed.
 	// Status and FailureReason are then Process failure / Transferred, not
 	// integrated, the NHS-comparable mapping (§1.5). Always false for
 	// imported logs, which are classified after the cutoff.
-	InProgress bool `json:"inProgress"`
+	InProgress bool
 }
 
 // Month returns the UTC calendar month of DateRequested (§2.1).

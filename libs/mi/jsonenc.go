@@ -1,0 +1,131 @@
+package mi
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// The JSON appenders below write what encoding/json would for the same
+// values (HTML-safe escaping included), without reflection: a month of
+// national volume is a quarter of a million transfers.
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as a JSON string, escaped as encoding/json
+// escapes it: quotes, backslashes and control characters; <, > and & as
+// \u003c etc.; U+2028 and U+2029; invalid UTF-8 as U+FFFD.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// appendJSONTime appends t in UTC as an RFC 3339 JSON string with as many
+// fractional digits as needed, the format of time.Time's MarshalJSON.
+func appendJSONTime(b []byte, t time.Time) ([]byte, error) {
+	t = t.UTC()
+	if y := t.Year(); y < 0 || y > 9999 {
+		return b, fmt.Errorf("time %v: year outside [0,9999]", t)
+	}
+	b = append(b, '"')
+	b = t.AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"'), nil
+}
+
+// appendJSONTimePtr appends t, or null when t is nil.
+func appendJSONTimePtr(b []byte, t *time.Time) ([]byte, error) {
+	if t == nil {
+		return append(b, "null"...), nil
+	}
+	return appendJSONTime(b, *t)
+}
+
+// appendJSONCodes appends a list of codes in which nil is null; a nil
+// list is null, an empty one [].
+func appendJSONCodes(b []byte, codes []*int) []byte {
+	if codes == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i, c := range codes {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if c == nil {
+			b = append(b, "null"...)
+		} else {
+			b = strconv.AppendInt(b, int64(*c), 10)
+		}
+	}
+	return append(b, ']')
+}
+
+// appendJSONInts appends a list of ints; a nil list is null.
+func appendJSONInts(b []byte, ns []int) []byte {
+	if ns == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i, n := range ns {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, int64(n), 10)
+	}
+	return append(b, ']')
+}
+
+// appendJSONNullString appends s, or null when null is true.
+func appendJSONNullString(b []byte, s string, null bool) []byte {
+	if null {
+		return append(b, "null"...)
+	}
+	return appendJSONString(b, s)
+}

@@ -1,0 +1,146 @@
+package mi
+
+import (
+	"bufio"
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"time"
+)
+
+// BuildReport computes the monthly figures of classified, attributed
+// transfers (§2):
+//   - Transfers is transfers as given (not copied);
+//   - National has one NationalMonth per UTC month of DateRequested
+//     present, oldest first, counting every transfer, attributed or not;
+//   - Practices has one PracticeMetrics per requesting practice ODS code,
+//     ordered by ODS code, leaving out transfers whose requesting practice
+//     is unknown or belongs to no Sub-ICB location; a practice's name and
+//     Sub-ICB location are those of its latest transfer (by DateRequested;
+//     on a tie the later in transfers); its Metrics has one PracticeMonth
+//     per month with transfers, most recent first;
+//   - SICBLs has each Sub-ICB location of those practices, ordered by ODS
+//     code, with its practices' ODS codes sorted.
+func BuildReport(transfers []Transfer, generatedOn time.Time) Report {
+	national := make(map[Month]Counts)
+	type practice struct {
+		latest *Transfer
+		months map[Month]Counts
+	}
+	practices := make(map[string]*practice)
+	for i := range transfers {
+		t := &transfers[i]
+		m, c := t.Month(), CountsOf(*t)
+		national[m] = national[m].Add(c)
+		rp := t.RequestingPractice
+		if rp == nil || rp.ODSCode == "" || rp.SICBLODSCode == "" {
+			continue
+		}
+		p := practices[rp.ODSCode]
+		if p == nil {
+			p = &practice{latest: t, months: make(map[Month]Counts)}
+			practices[rp.ODSCode] = p
+		}
+		if !t.DateRequested.Before(p.latest.DateRequested) {
+			p.latest = t
+		}
+		p.months[m] = p.months[m].Add(c)
+	}
+
+	r := Report{
+		GeneratedOn: generatedOn,
+		Transfers:   transfers,
+		National:    make([]NationalMonth, 0, len(national)),
+		Practices:   make([]PracticeMetrics, 0, len(practices)),
+		SICBLs:      []SICBL{},
+	}
+	for _, m := range slices.SortedFunc(maps.Keys(national), compareMonths) {
+		r.National = append(r.National, NationalOf(m, national[m]))
+	}
+	sicbls := make(map[string]*SICBL)
+	for _, ods := range slices.Sorted(maps.Keys(practices)) {
+		p := practices[ods]
+		latest := p.latest.RequestingPractice
+		pm := PracticeMetrics{
+			ODSCode: ods, Name: latest.Name, SICBLODSCode: latest.SICBLODSCode, SICBLName: latest.SICBLName,
+			Metrics: make([]PracticeMonth, 0, len(p.months)),
+		}
+		months := slices.SortedFunc(maps.Keys(p.months), compareMonths)
+		for _, m := range slices.Backward(months) {
+			pm.Metrics = append(pm.Metrics, PracticeMonth{
+				Year: m.Year, Month: int(m.Month), RequestedTransfers: RequestedTransfersOf(p.months[m]),
+			})
+		}
+		r.Practices = append(r.Practices, pm)
+		s := sicbls[latest.SICBLODSCode]
+		if s == nil {
+			s = &SICBL{ODSCode: latest.SICBLODSCode, Name: latest.SICBLName}
+			sicbls[latest.SICBLODSCode] = s
+		}
+		s.Practices = append(s.Practices, ods) // in ODS order already
+	}
+	for _, code := range slices.Sorted(maps.Keys(sicbls)) {
+		r.SICBLs = append(r.SICBLs, *sicbls[code])
+	}
+	return r
+}
+
+func compareMonths(a, b Month) int {
+	return cmp.Or(cmp.Compare(a.Year, b.Year), cmp.Compare(a.Month, b.Month))
+}
+
+// WriteJSON writes r as JSON to w, the same bytes as json.Marshal(r)
+// followed by a newline, streaming the transfers rather than building the
+// whole document in memory.
+func (r *Report) WriteJSON(w io.Writer) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	head := struct {
+		GeneratedOn time.Time `json:"generatedOn"`
+	}{r.GeneratedOn}
+	b, err := json.Marshal(head)
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	b = append(b[:len(b)-1], `,"transfers":`...)
+	if r.Transfers == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i := range r.Transfers {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			if b, err = r.Transfers[i].appendJSON(b); err != nil {
+				return fmt.Errorf("report: %w", err)
+			}
+			if len(b) >= 32<<10 {
+				if _, err := bw.Write(b); err != nil {
+					return fmt.Errorf("report: %w", err)
+				}
+				b = b[:0]
+			}
+		}
+		b = append(b, ']')
+	}
+	rest, err := json.Marshal(struct {
+		National  []NationalMonth   `json:"national"`
+		Practices []PracticeMetrics `json:"practices"`
+		SICBLs    []SICBL           `json:"sicbls"`
+	}{r.National, r.Practices, r.SICBLs})
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	b = append(b, ',')
+	b = append(b, rest[1:]...)
+	b = append(b, '\n')
+	if _, err := bw.Write(b); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	return nil
+}
