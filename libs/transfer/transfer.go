@@ -116,10 +116,16 @@ type Registration struct {
 	EventID          string    `json:"event_id"`
 	RegisteredAt     time.Time `json:"registered_at"`
 	ReturningPatient bool      `json:"returning_patient,omitempty"`
-	GivenName        string    `json:"given_name,omitempty"`
-	FamilyName       string    `json:"family_name,omitempty"`
-	BirthDate        string    `json:"birth_date,omitempty"`
-	Gender           string    `json:"gender,omitempty"`
+	// Type is the registration type (gp2gp.v1.RegistrationType name) and
+	// MFA whether multifactor authentication was present; Supplier is the
+	// reporting system supplier's ODS code, when the event gave one.
+	Type       string `json:"type,omitempty"`
+	MFA        bool   `json:"mfa,omitempty"`
+	Supplier   string `json:"supplier,omitempty"`
+	GivenName  string `json:"given_name,omitempty"`
+	FamilyName string `json:"family_name,omitempty"`
+	BirthDate  string `json:"birth_date,omitempty"`
+	Gender     string `json:"gender,omitempty"`
 }
 
 // Record is what the requesting side keeps of a received record.
@@ -138,6 +144,22 @@ type Record struct {
 	AutoIntegrated bool `json:"auto_integrated,omitempty"`
 	// Outcome is the practice's integration result, once reported.
 	Outcome string `json:"outcome,omitempty"`
+	// Degrades are the entries the practice's system reported it could not
+	// file as sent (for the enhanced MI).
+	Degrades []Degrade `json:"degrades,omitempty"`
+}
+
+// Degrade is one degraded entry of a received record (MI API vocabulary).
+type Degrade struct {
+	Type   string   `json:"type"`
+	Reason string   `json:"reason"`
+	Coding []Coding `json:"coding,omitempty"`
+}
+
+// Coding is a code and its code system.
+type Coding struct {
+	Code   string `json:"code"`
+	System string `json:"system"`
 }
 
 // Transfer is one side of one transfer.

@@ -69,6 +69,7 @@ func (r *receiver) handleOutcome(ctx context.Context, msg *bus.Msg) error {
 		}
 		if t.Record != nil {
 			t.Record.Outcome = out.Result.String()
+			t.Record.Degrades = degradesOf(out.GetDegrades())
 		}
 		if code == "" {
 			return t.Transition(transfer.Integrated, transfer.Reason{Detail: out.Result.String() + " " + out.Detail})
@@ -96,4 +97,20 @@ func outcomeCode(t *transfer.Transfer) hl7.ReasonCode {
 		return ""
 	}
 	return hl7.ReasonCode(t.LastChange().Reason.Code)
+}
+
+// degradesOf copies the degraded entries an outcome reports.
+func degradesOf(ds []*gp2gpv1.Degrade) []transfer.Degrade {
+	out := make([]transfer.Degrade, 0, len(ds))
+	for _, d := range ds {
+		td := transfer.Degrade{Type: d.GetType(), Reason: d.GetReason()}
+		for _, c := range d.GetCoding() {
+			td.Coding = append(td.Coding, transfer.Coding{Code: c.GetCode(), System: c.GetSystem()})
+		}
+		out = append(out, td)
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }

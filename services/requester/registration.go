@@ -48,6 +48,7 @@ func (r *requester) handleRegistration(ctx context.Context, msg *bus.Msg) error 
 	t.NHSNumber = ev.Patient.NhsNumber
 	t.Registration = &transfer.Registration{
 		EventID: ev.EventId, RegisteredAt: ev.RegisteredAt.AsTime().UTC(), ReturningPatient: ev.ReturningPatient,
+		Type: ev.Type.String(), MFA: ev.MultifactorAuthenticationPresent, Supplier: ev.ReportingSystemSupplier,
 		GivenName: ev.Patient.GivenName, FamilyName: ev.Patient.FamilyName, BirthDate: ev.Patient.BirthDate, Gender: ev.Patient.Gender,
 	}
 	existing, err := r.Store.Create(ctx, t)

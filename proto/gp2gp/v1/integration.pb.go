@@ -311,8 +311,12 @@ type IntegrationOutcome struct {
 	PracticeOds string            `protobuf:"bytes,2,opt,name=practice_ods,json=practiceOds,proto3" json:"practice_ods,omitempty"`
 	Result      IntegrationResult `protobuf:"varint,3,opt,name=result,proto3,enum=gp2gp.v1.IntegrationResult" json:"result,omitempty"`
 	// Free text for the on-call engineer.
-	Detail        string                 `protobuf:"bytes,4,opt,name=detail,proto3" json:"detail,omitempty"`
-	DecidedAt     *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=decided_at,json=decidedAt,proto3" json:"decided_at,omitempty"`
+	Detail    string                 `protobuf:"bytes,4,opt,name=detail,proto3" json:"detail,omitempty"`
+	DecidedAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=decided_at,json=decidedAt,proto3" json:"decided_at,omitempty"`
+	// Entries the practice's system could not file as they were sent
+	// (degraded), for the enhanced MI's DEGRADES event. They say nothing of
+	// the patient.
+	Degrades      []*Degrade `protobuf:"bytes,6,rep,name=degrades,proto3" json:"degrades,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -382,6 +386,132 @@ func (x *IntegrationOutcome) GetDecidedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *IntegrationOutcome) GetDegrades() []*Degrade {
+	if x != nil {
+		return x.Degrades
+	}
+	return nil
+}
+
+// Degrade is one degraded entry of a received record, in the words of the
+// GP Registrations MI API.
+type Degrade struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// MEDICATION, NON_DRUG_ALLERGY, DRUG_ALLERGY, REFERRAL, PLAN, REQUEST,
+	// RECORD_ENTRY or OTHER.
+	Type string `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	// CODE, NUMERIC_VALUE, DRUG_NAME or OTHER.
+	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The original codes that degraded.
+	Coding        []*Coding `protobuf:"bytes,3,rep,name=coding,proto3" json:"coding,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Degrade) Reset() {
+	*x = Degrade{}
+	mi := &file_gp2gp_v1_integration_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Degrade) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Degrade) ProtoMessage() {}
+
+func (x *Degrade) ProtoReflect() protoreflect.Message {
+	mi := &file_gp2gp_v1_integration_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Degrade.ProtoReflect.Descriptor instead.
+func (*Degrade) Descriptor() ([]byte, []int) {
+	return file_gp2gp_v1_integration_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Degrade) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *Degrade) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Degrade) GetCoding() []*Coding {
+	if x != nil {
+		return x.Coding
+	}
+	return nil
+}
+
+// Coding is a code and its code system.
+type Coding struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Code          string                 `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	System        string                 `protobuf:"bytes,2,opt,name=system,proto3" json:"system,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Coding) Reset() {
+	*x = Coding{}
+	mi := &file_gp2gp_v1_integration_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Coding) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Coding) ProtoMessage() {}
+
+func (x *Coding) ProtoReflect() protoreflect.Message {
+	mi := &file_gp2gp_v1_integration_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Coding.ProtoReflect.Descriptor instead.
+func (*Coding) Descriptor() ([]byte, []int) {
+	return file_gp2gp_v1_integration_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *Coding) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *Coding) GetSystem() string {
+	if x != nil {
+		return x.System
+	}
+	return ""
+}
+
 var File_gp2gp_v1_integration_proto protoreflect.FileDescriptor
 
 const file_gp2gp_v1_integration_proto_rawDesc = "" +
@@ -400,14 +530,22 @@ const file_gp2gp_v1_integration_proto_rawDesc = "" +
 	"receivedAt\x12'\n" +
 	"\x0fauto_integrated\x18\t \x01(\bR\x0eautoIntegrated\x122\n" +
 	"\x15registration_event_id\x18\n" +
-	" \x01(\tR\x13registrationEventId\"\xe8\x01\n" +
+	" \x01(\tR\x13registrationEventId\"\x97\x02\n" +
 	"\x12IntegrationOutcome\x12'\n" +
 	"\x0fconversation_id\x18\x01 \x01(\tR\x0econversationId\x12!\n" +
 	"\fpractice_ods\x18\x02 \x01(\tR\vpracticeOds\x123\n" +
 	"\x06result\x18\x03 \x01(\x0e2\x1b.gp2gp.v1.IntegrationResultR\x06result\x12\x16\n" +
 	"\x06detail\x18\x04 \x01(\tR\x06detail\x129\n" +
 	"\n" +
-	"decided_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tdecidedAt*\xbf\x01\n" +
+	"decided_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tdecidedAt\x12-\n" +
+	"\bdegrades\x18\x06 \x03(\v2\x11.gp2gp.v1.DegradeR\bdegrades\"_\n" +
+	"\aDegrade\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12(\n" +
+	"\x06coding\x18\x03 \x03(\v2\x10.gp2gp.v1.CodingR\x06coding\"4\n" +
+	"\x06Coding\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\x12\x16\n" +
+	"\x06system\x18\x02 \x01(\tR\x06system*\xbf\x01\n" +
 	"\vRecordIssue\x12\x1c\n" +
 	"\x18RECORD_ISSUE_UNSPECIFIED\x10\x00\x12&\n" +
 	"\"RECORD_ISSUE_DEMOGRAPHICS_MISMATCH\x10\x01\x12!\n" +
@@ -437,30 +575,34 @@ func file_gp2gp_v1_integration_proto_rawDescGZIP() []byte {
 }
 
 var file_gp2gp_v1_integration_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_gp2gp_v1_integration_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_gp2gp_v1_integration_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_gp2gp_v1_integration_proto_goTypes = []any{
 	(RecordIssue)(0),              // 0: gp2gp.v1.RecordIssue
 	(IntegrationResult)(0),        // 1: gp2gp.v1.IntegrationResult
 	(*RecordReady)(nil),           // 2: gp2gp.v1.RecordReady
 	(*IntegrationOutcome)(nil),    // 3: gp2gp.v1.IntegrationOutcome
-	(*Patient)(nil),               // 4: gp2gp.v1.Patient
-	(*Content)(nil),               // 5: gp2gp.v1.Content
-	(*Attachment)(nil),            // 6: gp2gp.v1.Attachment
-	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
+	(*Degrade)(nil),               // 4: gp2gp.v1.Degrade
+	(*Coding)(nil),                // 5: gp2gp.v1.Coding
+	(*Patient)(nil),               // 6: gp2gp.v1.Patient
+	(*Content)(nil),               // 7: gp2gp.v1.Content
+	(*Attachment)(nil),            // 8: gp2gp.v1.Attachment
+	(*timestamppb.Timestamp)(nil), // 9: google.protobuf.Timestamp
 }
 var file_gp2gp_v1_integration_proto_depIdxs = []int32{
-	4, // 0: gp2gp.v1.RecordReady.patient:type_name -> gp2gp.v1.Patient
-	5, // 1: gp2gp.v1.RecordReady.ehr_extract:type_name -> gp2gp.v1.Content
-	6, // 2: gp2gp.v1.RecordReady.attachments:type_name -> gp2gp.v1.Attachment
+	6, // 0: gp2gp.v1.RecordReady.patient:type_name -> gp2gp.v1.Patient
+	7, // 1: gp2gp.v1.RecordReady.ehr_extract:type_name -> gp2gp.v1.Content
+	8, // 2: gp2gp.v1.RecordReady.attachments:type_name -> gp2gp.v1.Attachment
 	0, // 3: gp2gp.v1.RecordReady.issues:type_name -> gp2gp.v1.RecordIssue
-	7, // 4: gp2gp.v1.RecordReady.received_at:type_name -> google.protobuf.Timestamp
+	9, // 4: gp2gp.v1.RecordReady.received_at:type_name -> google.protobuf.Timestamp
 	1, // 5: gp2gp.v1.IntegrationOutcome.result:type_name -> gp2gp.v1.IntegrationResult
-	7, // 6: gp2gp.v1.IntegrationOutcome.decided_at:type_name -> google.protobuf.Timestamp
-	7, // [7:7] is the sub-list for method output_type
-	7, // [7:7] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	9, // 6: gp2gp.v1.IntegrationOutcome.decided_at:type_name -> google.protobuf.Timestamp
+	4, // 7: gp2gp.v1.IntegrationOutcome.degrades:type_name -> gp2gp.v1.Degrade
+	5, // 8: gp2gp.v1.Degrade.coding:type_name -> gp2gp.v1.Coding
+	9, // [9:9] is the sub-list for method output_type
+	9, // [9:9] is the sub-list for method input_type
+	9, // [9:9] is the sub-list for extension type_name
+	9, // [9:9] is the sub-list for extension extendee
+	0, // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_gp2gp_v1_integration_proto_init() }
@@ -475,7 +617,7 @@ func file_gp2gp_v1_integration_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gp2gp_v1_integration_proto_rawDesc), len(file_gp2gp_v1_integration_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   2,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
