@@ -24,10 +24,8 @@ const (
 	colToSystem     = "toSystem"
 )
 
-var (
-	requiredColumns = []string{colTime, colConversation, colGUID, colInteraction, colSender, colRecipient, colMessageRef, colJDIEvent}
-	optionalColumns = []string{colFromSystem, colToSystem}
-)
+// requiredColumns must be in the header; fromSystem and toSystem may not be.
+var requiredColumns = []string{colTime, colConversation, colGUID, colInteraction, colSender, colRecipient, colMessageRef, colJDIEvent}
 
 // Zone suffixes accepted on _time: "BST" is UTC+1, "UTC" and "GMT" are UTC+0.
 var (
@@ -52,6 +50,14 @@ var (
 // without a zone is rejected rather than guessed.
 func ParseSpineTime(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
+	if t, ok := parseSpineTimeFast(s); ok {
+		return t, nil
+	}
+	return parseSpineTimeLayouts(s)
+}
+
+// parseSpineTimeLayouts is ParseSpineTime with the time package's layouts.
+func parseSpineTimeLayouts(s string) (time.Time, error) {
 	if i := strings.LastIndexByte(s, ' '); i >= 0 {
 		if loc, ok := zones[strings.ToUpper(s[i+1:])]; ok {
 			for _, l := range naiveLayouts {
@@ -88,74 +94,23 @@ func ParseErrorCode(s string) (*int, error) {
 // the header; columns are found by name in any order and extra columns are
 // ignored. fromSystem and toSystem may be absent (left empty). A messageRef
 // of "NotProvided" becomes empty. Malformed input returns a *ParseError
-// carrying the line number; no events are returned then.
+// carrying the line number; no events are returned then. SpineReader reads
+// the same input one event at a time.
 func ParseSpineCSV(r io.Reader) ([]Event, error) {
-	cr := csv.NewReader(r)
-	cr.ReuseRecord = true
-	header, err := cr.Read()
-	if errors.Is(err, io.EOF) {
-		return nil, &ParseError{Line: 1, Err: ErrEmptyInput}
-	}
+	sr, err := NewSpineReader(r)
 	if err != nil {
-		return nil, csvError(err)
-	}
-	idx := make(map[string]int, len(header))
-	for i, h := range header {
-		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
-		if _, dup := idx[h]; !dup {
-			idx[h] = i
-		}
-	}
-	for _, c := range requiredColumns {
-		if _, ok := idx[c]; !ok {
-			return nil, &ParseError{Line: 1, Column: c, Err: ErrMissingColumn}
-		}
-	}
-	for _, c := range optionalColumns {
-		if _, ok := idx[c]; !ok {
-			idx[c] = -1
-		}
+		return nil, err
 	}
 	var events []Event
 	for {
-		rec, err := cr.Read()
+		e, err := sr.Read()
 		if errors.Is(err, io.EOF) {
 			return events, nil
 		}
 		if err != nil {
-			return nil, csvError(err)
+			return nil, err
 		}
-		line, _ := cr.FieldPos(0)
-		get := func(c string) string {
-			if i := idx[c]; i >= 0 {
-				return strings.TrimSpace(rec[i])
-			}
-			return ""
-		}
-		ts, err := ParseSpineTime(get(colTime))
-		if err != nil {
-			return nil, &ParseError{Line: line, Column: colTime, Err: err}
-		}
-		code, err := ParseErrorCode(get(colJDIEvent))
-		if err != nil {
-			return nil, &ParseError{Line: line, Column: colJDIEvent, Err: err}
-		}
-		ref := get(colMessageRef)
-		if ref == notProvided {
-			ref = ""
-		}
-		events = append(events, Event{
-			ConversationID: get(colConversation),
-			MessageID:      get(colGUID),
-			Interaction:    get(colInteraction),
-			Sender:         get(colSender),
-			Recipient:      get(colRecipient),
-			MessageRef:     ref,
-			ErrorCode:      code,
-			Time:           ts,
-			FromSystem:     get(colFromSystem),
-			ToSystem:       get(colToSystem),
-		})
+		events = append(events, e)
 	}
 }
 

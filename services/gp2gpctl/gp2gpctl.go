@@ -1,8 +1,8 @@
 // Package gp2gpctl is the operator's command line for gp2gp: inspecting
 // message files, the status and list of transfers in a deployment (read
 // from its NATS, configured by GP2GP_NATS_* as the services are) and
-// resends;
-// dead letters and MI reports as those parts of the system arrive.
+// resends; NHS MI reports from Spine message logs (mi report);
+// dead letters as that part of the system arrives.
 package gp2gpctl
 
 import (
@@ -15,6 +15,7 @@ import (
 
 	"github.com/nhsengland/gp2gp/libs/service"
 	"github.com/nhsengland/gp2gp/services/gp2gpctl/internal/inspect"
+	"github.com/nhsengland/gp2gp/services/gp2gpctl/internal/mireport"
 	"github.com/nhsengland/gp2gp/services/gp2gpctl/internal/transfers"
 )
 
@@ -49,6 +50,17 @@ usage:
       -side      requesting or sending, when both sides could re-send
       -reason    why, for the timeline; -by who (default $USER)
       -wait      how long to wait for the stage to act (default 30s; 0: do not)
+  gp2gpctl mi report --spine-csv DIR --ods-metadata FILE --start YYYY-MM-DD
+                --end YYYY-MM-DD [--cutoff DAYS]
+                                       NHS MI from Spine message logs: the transfers
+                                       requested from start to end (UTC days),
+                                       classified with a cutoff of DAYS (default 14)
+                                       from the day files start..end+DAYS, attributed
+                                       with the ODS metadata; prints one JSON report
+                                       (transfers, national, practices, sicbls)
+      --spine-csv     YYYY-MM-DD_spine_messages.csv[.gz] files, at any depth
+      --ods-metadata  {"practices":[{"odsCode","name","asids"}],
+                       "sicbls":[{"odsCode","name","practices"}]}
   gp2gpctl help                        this text
 
 status, list and resend connect to NATS as the services do: GP2GP_NATS_URL
@@ -85,6 +97,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runTransfers(ctx, "list", transfers.List, args[1:], stdout, stderr)
 	case "resend":
 		return runTransfers(ctx, "resend", transfers.Resend, args[1:], stdout, stderr)
+	case "mi":
+		return runMI(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return ExitOK
@@ -115,6 +129,23 @@ func runTransfers(ctx context.Context, name string,
 		return ExitPending
 	}
 	fmt.Fprintf(stderr, "gp2gpctl %s: %v\n", name, err)
+	return ExitFailure
+}
+
+// runMI runs "gp2gpctl mi report …".
+func runMI(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "report" {
+		fmt.Fprintf(stderr, "gp2gpctl mi: the only mi command is report\n\n%s", usage)
+		return ExitUsage
+	}
+	err := mireport.Run(ctx, args[1:], stdout, stderr)
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return ExitOK
+	case errors.Is(err, mireport.ErrUsage): // already explained on stderr
+		return ExitUsage
+	}
+	fmt.Fprintf(stderr, "gp2gpctl mi report: %v\n", err)
 	return ExitFailure
 }
 

@@ -198,6 +198,12 @@ func TestUsage(t *testing.T) {
 	assert.Contains(t, stderr, "name at least one file")
 	_, _, code = run(t, "frobnicate")
 	assert.Equal(t, gp2gpctl.ExitUsage, code)
+	_, stderr, code = run(t, "mi")
+	assert.Equal(t, gp2gpctl.ExitUsage, code)
+	assert.Contains(t, stderr, "gp2gpctl mi report --spine-csv DIR")
+	_, stderr, code = run(t, "mi", "report", "-start", "2026-03-01")
+	assert.Equal(t, gp2gpctl.ExitUsage, code)
+	assert.Contains(t, stderr, "--spine-csv is required")
 }
 
 // manifestRow is what samples/MANIFEST.md says of a sample.
