@@ -117,7 +117,7 @@ func Run(ctx context.Context, cfg Config, opts ...Option) error {
 		func(ctx context.Context) error {
 			return acknowledger.Run(ctx, acknowledger.Config{Config: withOps(sc, 3)}, stageOpts...)
 		},
-		func(ctx context.Context) error { return mireporter.Run(ctx, mi, o.start...) },
+		func(ctx context.Context) error { return mireporter.Run(ctx, mi, mireporter.WithStartOptions(o.start...)) },
 		func(ctx context.Context) error { return runPractices(ctx, srv.URL(), sc.Service, cfg.Demo, o) },
 	)
 }

@@ -21,14 +21,14 @@ require (
 	github.com/minio/highwayhash v1.0.4 // indirect
 	github.com/nats-io/jwt/v2 v2.8.2 // indirect
 	github.com/nats-io/nats-server/v2 v2.15.2 // indirect
-	github.com/nats-io/nats.go v1.55.0 // indirect
+	github.com/nats-io/nats.go v1.55.0
 	github.com/nats-io/nkeys v0.4.16 // indirect
 	github.com/nats-io/nuid v1.0.1 // indirect
 	github.com/nhsengland/gp2gp/libs/mi v0.0.0
 	github.com/nhsengland/gp2gp/libs/miapi v0.0.0
-	github.com/nhsengland/gp2gp/libs/natsembed v0.0.0 // indirect
-	github.com/nhsengland/gp2gp/libs/transfer v0.0.0 // indirect
-	github.com/nhsengland/gp2gp/proto v0.0.0 // indirect
+	github.com/nhsengland/gp2gp/libs/natsembed v0.0.0
+	github.com/nhsengland/gp2gp/libs/transfer v0.0.0
+	github.com/nhsengland/gp2gp/proto v0.0.0
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
 	go.opentelemetry.io/otel v1.47.0 // indirect
 	go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp v1.47.0 // indirect
@@ -49,7 +49,7 @@ require (
 	google.golang.org/genproto/googleapis/api v0.0.0-20260928230214-8a89bd6388cc // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260928230214-8a89bd6388cc // indirect
 	google.golang.org/grpc v1.83.2 // indirect
-	google.golang.org/protobuf v1.36.12 // indirect
+	google.golang.org/protobuf v1.36.12
 )
 
 replace (

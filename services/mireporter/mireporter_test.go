@@ -15,7 +15,7 @@ import (
 
 func TestRunEnsuresItsConsumersAndStopsCleanly(t *testing.T) {
 	servicetest.CheckRun(t, func(ctx context.Context, natsURL string) error {
-		return mireporter.Run(ctx, mireporter.Config{Config: servicetest.Config(natsURL)}, service.WithLogOutput(io.Discard))
+		return mireporter.Run(ctx, mireporter.Config{Config: servicetest.Config(natsURL)}, mireporter.WithStartOptions(service.WithLogOutput(io.Discard)))
 	}, bus.MIReporterTopology("").Consumers...)
 }
 
