@@ -141,6 +141,11 @@ type reporter struct {
 
 func newReporter(t *testing.T, now func() time.Time, extra ...mireporter.Option) *reporter {
 	t.Helper()
+	return newReporterWith(t, nil, now, extra...)
+}
+
+func newReporterWith(t *testing.T, configure func(*mireporter.Config), now func() time.Time, extra ...mireporter.Option) *reporter {
+	t.Helper()
 	srv := natstest.NewServer(t)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "ods.json")
@@ -149,6 +154,9 @@ func newReporter(t *testing.T, now func() time.Time, extra ...mireporter.Option)
 	cfg.Practices = nil
 	if os.Getenv("MI_TEST_LOG") != "" {
 		cfg.LogLevel = slog.LevelDebug
+	}
+	if configure != nil {
+		configure(&cfg)
 	}
 	r := &reporter{t: t, srv: srv, cfg: cfg, js: srv.JetStream()}
 	r.opts = append([]mireporter.Option{mireporter.WithClock(now), mireporter.WithClassifyInterval(20 * time.Millisecond),
