@@ -80,6 +80,9 @@ func Run(ctx context.Context, name string, cfg Config, topo bus.Topology, build 
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if cfg.SystemName == "" {
+		cfg.SystemName = DefaultSystemName
+	}
 	return service.Run(ctx, name, cfg.Service, topo, func(ctx context.Context, rt *service.Runtime) ([]service.Worker, error) {
 		s := &Stage{Runtime: rt, cfg: cfg, now: o.now, owner: bus.TimerOwner(cfg.Service.ConsumerGroup, name)}
 		for _, p := range cfg.Service.Practices {

@@ -22,6 +22,9 @@ const (
 	// (requester, sender, receiver, acknowledger, mireporter, in that
 	// order); 0 turns them off.
 	EnvOpsPort = "GP2GP_DEV_OPS_PORT"
+	// EnvMIPort is the port of the mireporter's MI API and dashboard (0:
+	// not served).
+	EnvMIPort = "GP2GP_DEV_MI_PORT"
 	// EnvDemo ("true"/"false") runs one transfer at start and prints its
 	// timeline.
 	EnvDemo = "GP2GP_DEV_DEMO"
@@ -45,6 +48,8 @@ type Config struct {
 	// OpsPort is the requester's ops port; the other services take the
 	// next ones. 0: no ops endpoints.
 	OpsPort int
+	// MIPort is the port of the MI API and dashboard (0: not served).
+	MIPort int
 	// Demo runs one transfer at start and prints its timeline.
 	Demo bool
 	// AutoIntegrate switches on the receiver's auto-integration policy.
@@ -71,13 +76,13 @@ func ConfigFromEnv() (Config, error) {
 		return "", false
 	}
 	sc, err := stage.Load(lookup)
-	c := Config{Stage: sc, DataDir: ".devstack", NATSPort: 4222, OpsPort: 8080, Demo: true}
+	c := Config{Stage: sc, DataDir: ".devstack", NATSPort: 4222, OpsPort: 8080, MIPort: 8090, Demo: true}
 	errs := []error{err}
 	get := func(k string) string { v, _ := os.LookupEnv(k); return strings.TrimSpace(v) }
 	if v := get(EnvDataDir); v != "" {
 		c.DataDir = v
 	}
-	for env, dst := range map[string]*int{EnvNATSPort: &c.NATSPort, EnvOpsPort: &c.OpsPort} {
+	for env, dst := range map[string]*int{EnvNATSPort: &c.NATSPort, EnvOpsPort: &c.OpsPort, EnvMIPort: &c.MIPort} {
 		if v := get(env); v != "" {
 			n, perr := strconv.Atoi(v)
 			if perr != nil {

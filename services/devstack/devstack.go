@@ -9,10 +9,12 @@ package devstack
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -102,7 +104,13 @@ func Run(ctx context.Context, cfg Config, opts ...Option) error {
 		}
 		return c
 	}
-	mi := mireporter.Config{Config: withOps(sc, 4).Service}
+	mi := mireporter.Config{Config: withOps(sc, 4).Service, Cutoff: mireporter.DefaultCutoff}
+	if mi.ODSMetadata, err = writeODSMetadata(cfg.DataDir, sc.Service.Practices); err != nil {
+		return err
+	}
+	if cfg.MIPort > 0 {
+		mi.HTTPAddr = "127.0.0.1:" + strconv.Itoa(cfg.MIPort)
+	}
 
 	return service.RunAll(ctx,
 		func(ctx context.Context) error {
@@ -117,7 +125,9 @@ func Run(ctx context.Context, cfg Config, opts ...Option) error {
 		func(ctx context.Context) error {
 			return acknowledger.Run(ctx, acknowledger.Config{Config: withOps(sc, 3)}, stageOpts...)
 		},
-		func(ctx context.Context) error { return mireporter.Run(ctx, mi, mireporter.WithStartOptions(o.start...)) },
+		func(ctx context.Context) error {
+			return mireporter.Run(ctx, mi, mireporter.WithStartOptions(o.start...))
+		},
 		func(ctx context.Context) error { return runPractices(ctx, srv.URL(), sc.Service, cfg.Demo, o) },
 	)
 }
@@ -253,4 +263,36 @@ func waitFinished(ctx context.Context, store *transfer.Store, conv string) (*ops
 
 func done(v *ops.View) bool {
 	return v != nil && v.Terminal
+}
+
+// writeODSMetadata writes the MI's organisation metadata for the simulated
+// practices (one Sub-ICB location, "DEV") into dir, and returns its path.
+func writeODSMetadata(dir string, ps []bus.Practice) (string, error) {
+	type practice struct {
+		ODSCode string   `json:"odsCode"`
+		Name    string   `json:"name"`
+		ASIDs   []string `json:"asids"`
+	}
+	type sicbl struct {
+		ODSCode   string   `json:"odsCode"`
+		Name      string   `json:"name"`
+		Practices []string `json:"practices"`
+	}
+	md := struct {
+		Practices []practice `json:"practices"`
+		SICBLs    []sicbl    `json:"sicbls"`
+	}{SICBLs: []sicbl{{ODSCode: "DEV", Name: "Dev stack Sub-ICB location"}}}
+	for _, p := range ps {
+		md.Practices = append(md.Practices, practice{ODSCode: p.ODS, Name: "Simulated practice " + p.ODS, ASIDs: []string{p.ASID}})
+		md.SICBLs[0].Practices = append(md.SICBLs[0].Practices, p.ODS)
+	}
+	data, err := json.MarshalIndent(md, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "mi-ods-metadata.json")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		return "", fmt.Errorf("devstack: MI metadata: %w", err)
+	}
+	return path, nil
 }

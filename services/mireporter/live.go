@@ -69,6 +69,9 @@ type storedEvent struct {
 	RecipientODS string    `json:"recipient_ods,omitempty"`
 	FromSystem   string    `json:"from_system,omitempty"`
 	ToSystem     string    `json:"to_system,omitempty"`
+	// Seq is the event's sequence in the messages stream: it orders
+	// events of the same time.
+	Seq uint64 `json:"seq,omitempty"`
 }
 
 func (e storedEvent) event() mi.Event {
@@ -141,6 +144,7 @@ func (l *live) handleMessage(ctx context.Context, msg *bus.Msg) error {
 	if err != nil {
 		return bus.Permanent(err)
 	}
+	s.Seq = msg.Sequence
 	// Wait for the bucket's replay: a nak would hide the event from the
 	// pending count that closing conversations waits on.
 	if err := l.model.waitReady(ctx); err != nil {
@@ -227,7 +231,7 @@ func (l *live) apply(e jetstream.KeyValueEntry) {
 		}
 		l.model.learn(s.Sender, s.SenderODS)
 		l.model.learn(s.Recipient, s.RecipientODS)
-		if !l.model.addEvent(s.event()) {
+		if !l.model.addEvent(s.event(), s.Seq) {
 			l.mu.Lock()
 			l.stale = append(l.stale, key)
 			l.mu.Unlock()

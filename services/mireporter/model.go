@@ -23,7 +23,7 @@ type model struct {
 	lookup mi.PracticeLookup // ODS metadata; nil when none is configured
 
 	// open conversations: message id → event.
-	open map[string]map[string]mi.Event
+	open map[string]map[string]heldEvent
 	// classified is the current classification of every conversation
 	// that starts with an EHR request.
 	classified map[string]entry
@@ -40,6 +40,13 @@ type model struct {
 	// bucket.
 	ready   bool
 	readyCh chan struct{}
+}
+
+// heldEvent is a message event and its position in the messages stream,
+// which orders events of the same time as they happened.
+type heldEvent struct {
+	mi.Event
+	seq uint64
 }
 
 // entry is one conversation's classification and its contribution.
@@ -62,7 +69,7 @@ type practiceKey struct {
 func newModel(cutoff time.Duration, now func() time.Time, lookup mi.PracticeLookup) *model {
 	return &model{
 		cutoff: cutoff, now: now, lookup: lookup,
-		open:       make(map[string]map[string]mi.Event),
+		open:       make(map[string]map[string]heldEvent),
 		classified: make(map[string]entry),
 		counts:     make(map[mi.Month]map[practiceKey]mi.Counts),
 		asidODS:    make(map[string]string),
@@ -74,7 +81,7 @@ func newModel(cutoff time.Duration, now func() time.Time, lookup mi.PracticeLook
 
 // addEvent records a message event of an open conversation. It reports
 // false for an event of a closed conversation, which is not counted.
-func (m *model) addEvent(e mi.Event) bool {
+func (m *model) addEvent(e mi.Event, seq uint64) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if en, ok := m.classified[e.ConversationID]; ok && en.final {
@@ -82,10 +89,10 @@ func (m *model) addEvent(e mi.Event) bool {
 	}
 	evs := m.open[e.ConversationID]
 	if evs == nil {
-		evs = make(map[string]mi.Event)
+		evs = make(map[string]heldEvent)
 		m.open[e.ConversationID] = evs
 	}
-	evs[e.MessageID] = e
+	evs[e.MessageID] = heldEvent{Event: e, seq: seq}
 	m.dirty[e.ConversationID] = true
 	return true
 }
@@ -238,16 +245,22 @@ type closing struct {
 // classifyLocked classifies conv's events as of now; closed reports that
 // the cutoff has passed.
 func (m *model) classifyLocked(conv string, now time.Time) (t *mi.Transfer, closed bool) {
-	evs := make([]mi.Event, 0, len(m.open[conv]))
+	held := make([]heldEvent, 0, len(m.open[conv]))
 	for _, e := range m.open[conv] {
-		evs = append(evs, e)
+		held = append(held, e)
 	}
-	if len(evs) == 0 {
+	if len(held) == 0 {
 		return nil, false
 	}
-	slices.SortFunc(evs, func(a, b mi.Event) int {
-		return cmp.Or(a.Time.Compare(b.Time), cmp.Compare(a.MessageID, b.MessageID))
+	// Events of the same time (clocks are coarse) keep the order they were
+	// published in, which follows the protocol: a request before its ack.
+	slices.SortFunc(held, func(a, b heldEvent) int {
+		return cmp.Or(a.Time.Compare(b.Time), cmp.Compare(a.seq, b.seq), cmp.Compare(a.MessageID, b.MessageID))
 	})
+	evs := make([]mi.Event, len(held))
+	for i, e := range held {
+		evs[i] = e.Event
+	}
 	closed = m.cutoff > 0 && now.Sub(evs[0].Time) > m.cutoff
 	ts := mi.Classify(evs, m.cutoff)
 	if len(ts) == 0 {
