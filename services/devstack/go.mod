@@ -44,7 +44,7 @@ require (
 	github.com/nats-io/nuid v1.0.1 // indirect
 	github.com/nhsengland/gp2gp/libs/largemsg v0.0.0 // indirect
 	github.com/nhsengland/gp2gp/libs/mi v0.0.0
-	github.com/nhsengland/gp2gp/libs/miapi v0.0.0
+	github.com/nhsengland/gp2gp/libs/miapi v0.0.0 // indirect
 	github.com/nhsengland/gp2gp/libs/xmldoc v0.0.0
 	github.com/nhsengland/gp2gp/services/gp2gpctl v0.0.0
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
