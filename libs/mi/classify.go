@@ -44,15 +44,27 @@ type classifier struct {
 	log    *slog.Logger
 }
 
+// discard is the default logger: it drops everything.
+var discard = slog.New(slog.DiscardHandler)
+
 // Classify turns Spine message events into one Transfer per conversation
 // whose first message is an EHR request (§1.2–1.7). A cutoff > 0 drops every
 // message more than cutoff after the conversation's first message (one
 // exactly at the cutoff is kept); 0 or less means no cutoff. The result is
 // ordered by DateRequested, then ConversationID. The input is not modified.
 func Classify(events []Event, cutoff time.Duration, opts ...Option) []Transfer {
-	c := classifier{cutoff: cutoff, log: slog.New(slog.DiscardHandler)}
+	c := classifier{cutoff: cutoff, log: discard}
 	for _, o := range opts {
 		o(&c)
+	}
+	if len(events) == 0 {
+		return []Transfer{}
+	}
+	if oneConversation(events) { // the common call from a streaming importer
+		if t, ok := c.conversation(events, &scratch{}); ok {
+			return []Transfer{t}
+		}
+		return []Transfer{}
 	}
 	groups := make(map[string][]Event)
 	var order []string
@@ -63,8 +75,9 @@ func Classify(events []Event, cutoff time.Duration, opts ...Option) []Transfer {
 		groups[e.ConversationID] = append(groups[e.ConversationID], e)
 	}
 	out := make([]Transfer, 0, len(order))
+	s := &scratch{}
 	for _, id := range order {
-		if t, ok := c.conversation(groups[id]); ok {
+		if t, ok := c.conversation(groups[id], s); ok {
 			out = append(out, t)
 		}
 	}
@@ -74,10 +87,52 @@ func Classify(events []Event, cutoff time.Duration, opts ...Option) []Transfer {
 	return out
 }
 
+// Classifier classifies conversations one at a time, as Classify does,
+// for importers that group events themselves. It reuses its working
+// memory from one conversation to the next, so it is not safe for
+// concurrent use; the Transfers it returns share nothing with it.
+type Classifier struct {
+	c classifier
+	s scratch
+}
+
+// NewClassifier returns a Classifier with a cutoff and options as
+// Classify takes them.
+func NewClassifier(cutoff time.Duration, opts ...Option) *Classifier {
+	c := &Classifier{c: classifier{cutoff: cutoff, log: discard}}
+	for _, o := range opts {
+		o(&c.c)
+	}
+	return c
+}
+
+// Conversation classifies the events of one conversation: it returns the
+// conversation's Transfer, and false when its first message (after the
+// cutoff) is not an EHR request or there are no events. The events'
+// ConversationIDs are not compared: they are taken to be equal. The input
+// is not modified.
+func (c *Classifier) Conversation(events []Event) (Transfer, bool) {
+	if len(events) == 0 {
+		return Transfer{}, false
+	}
+	return c.c.conversation(events, &c.s)
+}
+
+func oneConversation(events []Event) bool {
+	id := events[0].ConversationID
+	for i := 1; i < len(events); i++ {
+		if events[i].ConversationID != id {
+			return false
+		}
+	}
+	return true
+}
+
 // message is a non-ack event with the acks paired to it, in time order.
 type message struct {
-	Event
-	acks []Event
+	*Event
+	kind Interaction
+	acks []*Event
 }
 
 func (m *message) acked() bool { return len(m.acks) > 0 }
@@ -85,7 +140,7 @@ func (m *message) acked() bool { return len(m.acks) > 0 }
 // conversation is one conversation after cutoff, pairing and grouping.
 type conversation struct {
 	request    *message
-	all        []Event
+	all        []*Event // in time order, after the cutoff
 	extracts   []*message
 	continues  []*message
 	fragments  []*message
@@ -93,59 +148,172 @@ type conversation struct {
 	sending    string
 }
 
-func (c classifier) conversation(evs []Event) (Transfer, bool) {
-	slices.SortStableFunc(evs, func(a, b Event) int { return a.Time.Compare(b.Time) })
-	if c.cutoff > 0 {
-		start := evs[0].Time
-		evs = slices.DeleteFunc(evs, func(e Event) bool { return e.Time.Sub(start) > c.cutoff })
+// scratch is the working memory of classifying one conversation, which a
+// Classifier reuses.
+type scratch struct {
+	all   []*Event
+	msgs  []message
+	acks  []*Event
+	roles []*message
+	conv  conversation
+}
+
+// conversation classifies the events of one conversation, which it reads
+// but does not modify, in the working memory s.
+func (c classifier) conversation(evs []Event, s *scratch) (Transfer, bool) {
+	all := s.all[:0]
+	for i := range evs {
+		all = append(all, &evs[i])
 	}
-	if evs[0].Kind() != InteractionEHRRequest {
+	s.all = all
+	slices.SortStableFunc(all, func(a, b *Event) int { return a.Time.Compare(b.Time) })
+	if c.cutoff > 0 {
+		start := all[0].Time
+		all = slices.DeleteFunc(all, func(e *Event) bool { return e.Time.Sub(start) > c.cutoff })
+	}
+	if all[0].Kind() != InteractionEHRRequest {
 		return Transfer{}, false
 	}
-	conv := c.build(evs)
+	conv := c.build(all, s)
 	return conv.transfer(), true
 }
 
-func (c classifier) build(evs []Event) *conversation {
-	conv := &conversation{all: evs, requesting: evs[0].Sender, sending: evs[0].Recipient}
-	byID := make(map[string]*message, len(evs))
-	msgs := make([]*message, 0, len(evs))
-	for _, e := range evs {
-		if e.Kind() == InteractionAck {
-			continue
-		}
-		m := &message{Event: e}
-		msgs = append(msgs, m)
-		if _, dup := byID[e.MessageID]; !dup {
-			byID[e.MessageID] = m
+// linearLookup is the size up to which build finds messages by scanning
+// rather than through a map.
+const linearLookup = 32
+
+// build pairs acks with messages and sorts the messages into their roles.
+// Its slices of messages, acks and roles are s's, reused.
+func (c classifier) build(all []*Event, s *scratch) *conversation {
+	s.conv = conversation{all: all, requesting: all[0].Sender, sending: all[0].Recipient}
+	conv := &s.conv
+	var kindsBuf [64]Interaction
+	kinds := kindsBuf[:0]
+	if len(all) > len(kindsBuf) {
+		kinds = make([]Interaction, 0, len(all))
+	}
+	n := 0
+	for _, e := range all {
+		k := e.Kind()
+		kinds = append(kinds, k)
+		if k != InteractionAck {
+			n++
 		}
 	}
-	ackIDs := make(map[string]bool)
-	for _, e := range evs {
-		if e.Kind() == InteractionAck {
-			ackIDs[e.MessageID] = true
+	msgs := slices.Grow(s.msgs[:0], n)
+	for i, e := range all {
+		if kinds[i] != InteractionAck {
+			msgs = append(msgs, message{Event: e, kind: kinds[i]})
 		}
 	}
-	for _, e := range evs {
-		if e.Kind() != InteractionAck {
+	s.msgs = msgs
+	// byID finds the first message with an id.
+	var index map[string]int
+	if len(msgs) > linearLookup {
+		index = make(map[string]int, len(msgs))
+		for i := range msgs {
+			if _, dup := index[msgs[i].MessageID]; !dup {
+				index[msgs[i].MessageID] = i
+			}
+		}
+	}
+	byID := func(id string) int {
+		if index != nil {
+			if i, ok := index[id]; ok {
+				return i
+			}
+			return -1
+		}
+		for i := range msgs {
+			if msgs[i].MessageID == id {
+				return i
+			}
+		}
+		return -1
+	}
+
+	// Pair each ack with its message (-1: none), then give every message
+	// its acks, in time order, out of one shared slice.
+	var targetsBuf [64]int32
+	targets := targetsBuf[:0]
+	if len(all) > len(targetsBuf) {
+		targets = make([]int32, 0, len(all))
+	}
+	var countsBuf [64]int32
+	counts := countsBuf[:0]
+	if len(msgs) > len(countsBuf) {
+		counts = make([]int32, 0, len(msgs))
+	}
+	counts = counts[:len(msgs)]
+	clear(counts)
+	paired := 0
+	var ackIDs map[string]bool // built when first needed
+	for i, e := range all {
+		if kinds[i] != InteractionAck {
+			targets = append(targets, -1)
 			continue
 		}
+		target := int32(-1)
 		ref, hasRef := e.Ref()
-		if m, ok := byID[ref]; ok && hasRef {
-			m.acks = append(m.acks, e)
-			continue
+		switch {
+		case !hasRef:
+			c.dropAck(e)
+		default:
+			if m := byID(ref); m >= 0 {
+				target = int32(m)
+				counts[m]++
+				paired++
+				break
+			}
+			if ackIDs == nil {
+				ackIDs = make(map[string]bool)
+				for j, a := range all {
+					if kinds[j] == InteractionAck {
+						ackIDs[a.MessageID] = true
+					}
+				}
+			}
+			if !ackIDs[ref] { // an ack of an ack matches a message but plays no role
+				c.dropAck(e)
+			}
 		}
-		if hasRef && ackIDs[ref] {
-			continue // an ack of an ack matches a message but plays no role
-		}
-		c.log.Warn("mi: dropping ack that matches no message",
-			slog.String("conversation_id", e.ConversationID),
-			slog.String("message_id", e.MessageID),
-			slog.String("message_ref", e.MessageRef))
+		targets = append(targets, target)
 	}
-	conv.request = msgs[0]
-	for _, m := range msgs[1:] {
-		switch m.Kind() {
+	acks := slices.Grow(s.acks[:0], paired)[:paired]
+	s.acks = acks
+	at := int32(0)
+	for m := range msgs {
+		msgs[m].acks = acks[at : at : at+counts[m]]
+		at += counts[m]
+	}
+	for i, t := range targets {
+		if t >= 0 {
+			msgs[t].acks = append(msgs[t].acks, all[i])
+		}
+	}
+
+	conv.request = &msgs[0]
+	var nx, nc, nf int
+	for i := range msgs[1:] {
+		m := &msgs[1+i]
+		switch m.kind {
+		case InteractionEHRExtract, InteractionEHRExtractRedacted:
+			nx++
+		case InteractionCOPC:
+			switch m.Sender {
+			case conv.requesting:
+				nc++
+			case conv.sending:
+				nf++
+			}
+		}
+	}
+	roles := slices.Grow(s.roles[:0], nx+nc+nf)
+	s.roles = roles
+	conv.extracts, conv.continues, conv.fragments = roles[0:0:nx], roles[nx:nx:nx+nc], roles[nx+nc:nx+nc:nx+nc+nf]
+	for i := range msgs[1:] {
+		m := &msgs[1+i]
+		switch m.kind {
 		case InteractionEHRExtract, InteractionEHRExtractRedacted:
 			conv.extracts = append(conv.extracts, m)
 		case InteractionCOPC:
@@ -169,18 +337,26 @@ func (c classifier) build(evs []Event) *conversation {
 	return conv
 }
 
+// dropAck warns of an ack that matches no message.
+func (c classifier) dropAck(e *Event) {
+	c.log.Warn("mi: dropping ack that matches no message",
+		slog.String("conversation_id", e.ConversationID),
+		slog.String("message_id", e.MessageID),
+		slog.String("message_ref", e.MessageRef))
+}
+
 // effective returns the effective (extract, ack) pair of §1.4.
 func (conv *conversation) effective() (*message, *Event) {
 	for _, x := range conv.extracts {
-		for i := range x.acks {
-			if a := &x.acks[i]; a.ErrorCode == nil || *a.ErrorCode == CodeABASuppressed {
+		for _, a := range x.acks {
+			if a.ErrorCode == nil || *a.ErrorCode == CodeABASuppressed {
 				return x, a
 			}
 		}
 	}
 	for _, x := range conv.extracts {
-		for i := range x.acks {
-			if a := &x.acks[i]; *a.ErrorCode != CodeDuplicateEHR {
+		for _, a := range x.acks {
+			if *a.ErrorCode != CodeDuplicateEHR {
 				return x, a
 			}
 		}
@@ -275,8 +451,7 @@ func (conv *conversation) copcStatus(t Transfer) (Status, FailureReason) {
 // integrated transfer only messages up to the final ack count (§1.7).
 func (conv *conversation) lastSenderMessage(ack *Event, integrated bool) *time.Time {
 	var last *time.Time
-	for i := range conv.all {
-		e := &conv.all[i]
+	for _, e := range conv.all {
 		if e.Sender != conv.sending {
 			continue
 		}
@@ -295,7 +470,7 @@ func (conv *conversation) lastSenderMessage(ack *Event, integrated bool) *time.T
 }
 
 // codes lists the codes of acks, keeping nil for an ack without a code.
-func codes(acks []Event) []*int {
+func codes(acks []*Event) []*int {
 	out := make([]*int, 0, len(acks))
 	for _, a := range acks {
 		var c *int

@@ -28,12 +28,21 @@ const (
 // ("urn:nhs:names:services:gp2gp/RCMR_IN010000UK05") or a bare id into the
 // bare id. Surrounding space is trimmed and letters are upper-cased.
 func ParseInteraction(s string) Interaction {
+	if len(s) == len(urnPrefix)+len(InteractionAck) && s[:len(urnPrefix)] == urnPrefix {
+		switch i := Interaction(s[len(urnPrefix):]); i { // the common, canonical spelling
+		case InteractionEHRRequest, InteractionEHRExtract, InteractionEHRExtractRedacted, InteractionAck, InteractionCOPC:
+			return i
+		}
+	}
 	s = strings.TrimSpace(s)
 	if i := strings.LastIndexAny(s, "/:"); i >= 0 {
 		s = s[i+1:]
 	}
 	return Interaction(strings.ToUpper(s))
 }
+
+// urnPrefix is the prefix of the GP2GP interaction URNs.
+const urnPrefix = "urn:nhs:names:services:gp2gp/"
 
 // notProvided is the Spine literal for "no messageRef".
 const notProvided = "NotProvided"

@@ -56,3 +56,24 @@ func TestTransferJSONMatchesEncodingJSON(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, string(want), string(got))
 }
+
+func TestAppendRFC3339NanoUTC(t *testing.T) {
+	for _, tm := range []time.Time{
+		time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC), time.Date(2026, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC), time.Date(9999, 6, 7, 8, 9, 10, 120000000, time.UTC),
+		time.Date(2024, 2, 29, 1, 2, 3, 4000, time.UTC), {},
+	} {
+		assert.Equal(t, tm.Format(time.RFC3339Nano), string(appendRFC3339NanoUTC(nil, tm)))
+	}
+}
+
+func FuzzAppendRFC3339NanoUTC(f *testing.F) {
+	f.Add(int64(1774000000), int64(123456789))
+	f.Fuzz(func(t *testing.T, sec, nsec int64) {
+		tm := time.Unix(sec%(250000*365*86400), nsec).UTC()
+		if y := tm.Year(); y < 0 || y > 9999 {
+			return
+		}
+		require.Equal(t, tm.Format(time.RFC3339Nano), string(appendRFC3339NanoUTC(nil, tm)))
+	})
+}

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"runtime"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -94,7 +96,8 @@ func compareMonths(a, b Month) int {
 
 // WriteJSON writes r as JSON to w, the same bytes as json.Marshal(r)
 // followed by a newline, streaming the transfers rather than building the
-// whole document in memory.
+// whole document in memory. Large reports are encoded by several
+// goroutines, a few thousand transfers at a time, and written in order.
 func (r *Report) WriteJSON(w io.Writer) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	head := struct {
@@ -109,21 +112,13 @@ func (r *Report) WriteJSON(w io.Writer) error {
 		b = append(b, "null"...)
 	} else {
 		b = append(b, '[')
-		for i := range r.Transfers {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			if b, err = r.Transfers[i].appendJSON(b); err != nil {
-				return fmt.Errorf("report: %w", err)
-			}
-			if len(b) >= 32<<10 {
-				if _, err := bw.Write(b); err != nil {
-					return fmt.Errorf("report: %w", err)
-				}
-				b = b[:0]
-			}
+		if _, err := bw.Write(b); err != nil {
+			return fmt.Errorf("report: %w", err)
 		}
-		b = append(b, ']')
+		if err := writeTransfersJSON(bw, r.Transfers); err != nil {
+			return fmt.Errorf("report: %w", err)
+		}
+		b = append(b[:0], ']')
 	}
 	rest, err := json.Marshal(struct {
 		National  []NationalMonth   `json:"national"`
@@ -143,4 +138,87 @@ func (r *Report) WriteJSON(w io.Writer) error {
 		return fmt.Errorf("report: %w", err)
 	}
 	return nil
+}
+
+// transfersPerChunk is how many transfers one goroutine of
+// writeTransfersJSON encodes at a time.
+const transfersPerChunk = 2048
+
+// writeTransfersJSON writes the JSON of ts separated by commas.
+func writeTransfersJSON(w io.Writer, ts []Transfer) error {
+	chunks := (len(ts) + transfersPerChunk - 1) / transfersPerChunk
+	workers := min(runtime.GOMAXPROCS(0), 4, chunks)
+	if workers <= 1 {
+		b, err := encodeTransfers(nil, ts, 0)
+		if err == nil {
+			_, err = w.Write(b)
+		}
+		return err
+	}
+	type encoded struct {
+		b   []byte
+		err error
+	}
+	// Each chunk is encoded by its own goroutine into the channel made
+	// for it; order holds the channels in chunk order, at most workers
+	// of them at a time. free recycles the buffers.
+	order := make(chan chan encoded, workers)
+	free := make(chan []byte, workers+1)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		defer close(order)
+		for c := range chunks {
+			out := make(chan encoded, 1)
+			select {
+			case order <- out:
+			case <-done:
+				return
+			}
+			var buf []byte
+			select {
+			case buf = <-free:
+			default:
+			}
+			part := ts[c*transfersPerChunk : min((c+1)*transfersPerChunk, len(ts))]
+			wg.Go(func() {
+				b, err := encodeTransfers(buf[:0], part, c*transfersPerChunk)
+				out <- encoded{b, err}
+			})
+		}
+	})
+	var err error
+	for out := range order {
+		e := <-out
+		if err == nil {
+			err = e.err
+			if err == nil {
+				_, err = w.Write(e.b)
+			}
+			if err != nil {
+				close(done)
+			}
+		}
+		select {
+		case free <- e.b:
+		default:
+		}
+	}
+	wg.Wait()
+	return err
+}
+
+// encodeTransfers appends the JSON of ts to b, each preceded by a comma
+// but the first of all (index 0).
+func encodeTransfers(b []byte, ts []Transfer, first int) ([]byte, error) {
+	var err error
+	for i := range ts {
+		if first+i > 0 {
+			b = append(b, ',')
+		}
+		if b, err = ts[i].appendJSON(b); err != nil {
+			return b, err
+		}
+	}
+	return b, nil
 }

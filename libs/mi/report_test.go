@@ -218,8 +218,26 @@ type failingWriter struct{}
 func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
 
 func TestReportWriteJSONErrors(t *testing.T) {
-	r := mi.BuildReport(reportTransfers(), generatedOn)
-	assert.ErrorContains(t, r.WriteJSON(failingWriter{}), "disk full")
-	r.Transfers[0].DateRequested = time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC)
-	assert.ErrorContains(t, r.WriteJSON(&bytes.Buffer{}), "d1")
+	for _, copies := range []int{1, 1000} { // one goroutine, several
+		var transfers []mi.Transfer
+		for range copies {
+			transfers = append(transfers, reportTransfers()...)
+		}
+		r := mi.BuildReport(transfers, generatedOn)
+		assert.ErrorContains(t, r.WriteJSON(failingWriter{}), "disk full")
+		assert.ErrorContains(t, r.WriteJSON(&limitedWriter{left: 5000}), "disk full")
+		r.Transfers[len(r.Transfers)-1].DateRequested = time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC)
+		assert.ErrorContains(t, r.WriteJSON(&bytes.Buffer{}), "u2")
+	}
+}
+
+// limitedWriter fails once it has taken left bytes.
+type limitedWriter struct{ left int }
+
+func (w *limitedWriter) Write(p []byte) (int, error) {
+	if len(p) > w.left {
+		return 0, errors.New("disk full")
+	}
+	w.left -= len(p)
+	return len(p), nil
 }

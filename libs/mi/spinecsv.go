@@ -1,7 +1,6 @@
 package mi
 
 import (
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -112,13 +111,4 @@ func ParseSpineCSV(r io.Reader) ([]Event, error) {
 		}
 		events = append(events, e)
 	}
-}
-
-// csvError turns an encoding/csv error into a *ParseError with its line.
-func csvError(err error) error {
-	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		return &ParseError{Line: pe.Line, Err: err}
-	}
-	return &ParseError{Err: err}
 }

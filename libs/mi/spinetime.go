@@ -9,7 +9,7 @@ import "time"
 // exactly what ParseSpineTime's layouts accept for those shapes and
 // reports false for anything else, which ParseSpineTime then parses the
 // slow way.
-func parseSpineTimeFast(s string) (time.Time, bool) {
+func parseSpineTimeFast[T string | []byte](s T) (time.Time, bool) {
 	if len(s) < 20 || s[4] != '-' || s[7] != '-' || (s[10] != ' ' && s[10] != 'T') || s[13] != ':' || s[16] != ':' {
 		return time.Time{}, false
 	}
@@ -43,7 +43,7 @@ func parseSpineTimeFast(s string) (time.Time, bool) {
 	}
 	var offset int64
 	switch {
-	case rest == "Z" && s[10] == 'T':
+	case len(rest) == 1 && rest[0] == 'Z' && s[10] == 'T':
 	case len(rest) == 4 && rest[0] == ' ':
 		switch zone := rest[1:]; {
 		case equalFold3(zone, "BST"):
@@ -60,7 +60,7 @@ func parseSpineTimeFast(s string) (time.Time, bool) {
 }
 
 // digits parses a run of ASCII digits.
-func digits(s string) (int, bool) {
+func digits[T string | []byte](s T) (int, bool) {
 	n := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -73,7 +73,7 @@ func digits(s string) (int, bool) {
 }
 
 // equalFold3 compares a three-letter ASCII zone name, ignoring case.
-func equalFold3(s, upper string) bool {
+func equalFold3[T string | []byte](s T, upper string) bool {
 	for i := range 3 {
 		c := s[i]
 		if 'a' <= c && c <= 'z' {

@@ -1,249 +1,691 @@
 package mireport
 
 import (
+	"bytes"
 	"cmp"
-	"errors"
 	"fmt"
-	"io"
+	"math/bits"
 	"slices"
-	"strings"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/nhsengland/gp2gp/libs/mi"
 )
 
-// importer turns the rows of consecutive day files into classified
-// transfers while holding as little as it can: a conversation's rows are
-// kept, compactly, only until every row its cutoff can keep has been read
-// (the files of its first day and the cutoff days after), then it is
-// classified and only its Transfer stays.
+// importer turns the rows of consecutive day files into classified,
+// attributed transfers while holding as little as it can: a
+// conversation's rows are kept, compactly, only until every row its
+// cutoff can keep has been read (the files of its first day and the
+// cutoff days after), then it is classified and only its Transfer stays.
 //
 // This gives what classifying all the rows at once would (§1.2, §1.6),
 // provided each file holds the rows of its own UTC day, as the
 // spine-exporter writes them: a row of a conversation already classified
 // that its cutoff would have kept (a row filed under a later day) is
 // counted in lateRows and otherwise ignored.
+//
+// Rows are stored per starting day in pointer-free arenas, which are
+// recycled from day to day, so that the garbage collector has next to
+// nothing to scan and little fresh memory is needed. The goroutine that
+// calls addBatch assembles conversations; classifiers on their own
+// goroutines classify the days handed over to them, and a collector puts
+// their transfers in order.
 type importer struct {
 	cutoff time.Duration
-	// from and to bound the request times kept: [from, to).
-	from, to time.Time
 	// window is how many day files the requests are taken from; the
 	// files after them (overflow days) only complete conversations.
 	window int
 
-	convs   map[string]*conversation
-	buckets [][]*conversation // by the day index the conversation started on
-	done    map[string]int64  // classified conversations → first row time
+	ids     map[convKey]convRef // every conversation seen, open or classified
+	longIDs map[string]convRef  // those whose id is not a convKey
+	days    []*day              // open conversations by the day index they started on
+	firsts  [][]int64           // first row time of each conversation, by day, kept after classification
 	strs    interner
-	codes   map[int]*int
-	events  []mi.Event // reused for classifying one conversation
+	rows    int
+	// lateRows counts rows left out for being filed after their
+	// conversation was classified.
+	lateRows int
 
-	transfers []mi.Transfer
-	rows      int
-	lateRows  int
+	jobs    chan dayJob     // to the classifiers
+	spare   chan *day       // arenas of classified days, from the classifiers
+	results [][]mi.Transfer // by day, each written by one classifier
+	workers sync.WaitGroup  // the classifiers
+	closed  bool
+	// The classifiers write the transfers of a day straight into its
+	// region of out, which starts where the previous day's ends if each
+	// of that day's conversations were a transfer; finish closes the gaps.
+	out      []mi.Transfer
+	outStart int   // where the next day's region starts
+	regions  []int // where each day's region starts; -1: none
 }
 
-// conversation is the rows of one conversation read so far.
-type conversation struct {
-	id    string
-	first int64 // earliest row time, Unix ns
+// dayJob is a day handed to a classifier, with what it reads of the
+// importer's state as of the handover (append-only, so safe to read).
+type dayJob struct {
+	day    int
+	d      *day // nil: no conversation started that day
+	firsts []int64
+	strs   []string
+	out    []mi.Transfer // empty, with room for a transfer per conversation; nil: none
+}
+
+// convKey is a conversation id that is a UUID (as Spine's are): its 16
+// bytes and the case of its letters (0 none, 1 upper, 2 lower), a small
+// map key without pointers.
+type convKey [17]byte
+
+// uuidKey returns the convKey of id, and false when id is not a UUID in
+// one letter case.
+func uuidKey(id []byte) (convKey, bool) {
+	var k convKey
+	if len(id) != 36 || id[8] != '-' || id[13] != '-' || id[18] != '-' || id[23] != '-' {
+		return k, false
+	}
+	var flags byte
+	for i, p := range uuidPairs {
+		hi, lo := hexDigit[id[p]], hexDigit[id[p+1]]
+		flags |= hi | lo
+		k[i] = hi<<4 | lo&0x0f
+	}
+	switch flags & (hexBad | hexUpper | hexLower) {
+	case 0:
+	case hexUpper:
+		k[16] = 1
+	case hexLower:
+		k[16] = 2
+	default:
+		return k, false
+	}
+	return k, true
+}
+
+// uuidPairs are the offsets of the 16 hex pairs of a UUID's text.
+var uuidPairs = [16]int{0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34}
+
+// hexDigit maps a byte to its value as a hex digit in the low four bits,
+// with flags above: a letter's case, or not a hex digit at all.
+var hexDigit = func() (t [256]byte) {
+	for c := range t {
+		switch {
+		case '0' <= c && c <= '9':
+			t[c] = byte(c - '0')
+		case 'a' <= c && c <= 'f':
+			t[c] = byte(c-'a'+10) | hexLower
+		case 'A' <= c && c <= 'F':
+			t[c] = byte(c-'A'+10) | hexUpper
+		default:
+			t[c] = hexBad
+		}
+	}
+	return t
+}()
+
+const (
+	hexUpper = 1 << 4
+	hexLower = 1 << 5
+	hexBad   = 1 << 6
+)
+
+// convRef locates a conversation: the day index it started on and its
+// index among that day's conversations.
+type convRef struct{ day, index uint32 }
+
+// day holds the conversations that started on one day until they are
+// classified: their rows in arrival order and the text of their ids.
+type day struct {
+	convs []convMeta
 	rows  []row
+	text  []byte
 }
 
-// row is one Event without what the conversation holds, its repeated
-// strings (interaction, ASIDs, systems) interned as indexes.
+type convMeta struct {
+	idStart, idEnd uint32 // the conversation id in text
+	rows           uint32
+}
+
+// row is one Event without its conversation id: message id and ref are
+// text[idStart:idEnd] and text[idEnd:refEnd] of its day; interaction,
+// ASIDs and systems are interned.
 type row struct {
 	at                                       int64 // Unix ns
-	id, ref                                  string
-	code                                     int32
+	code                                     int64
+	conv                                     uint32
+	idStart, idEnd, refEnd                   uint32
 	hasCode                                  bool
 	interaction, sender, recipient, from, to uint32
 }
 
-func newImporter(start time.Time, window, cutoffDays int) *importer {
-	return &importer{
-		cutoff:  time.Duration(cutoffDays) * 24 * time.Hour,
-		from:    start,
-		to:      start.AddDate(0, 0, window),
-		window:  window,
-		convs:   make(map[string]*conversation),
-		buckets: make([][]*conversation, window),
-		done:    make(map[string]int64),
+// importerConfig says what an importer imports.
+type importerConfig struct {
+	start      time.Time // the first day of the window
+	window     int       // days of requests
+	cutoffDays int
+	workers    int               // classifiers
+	lookup     mi.PracticeLookup // attributes the transfers
+}
+
+// newImporter starts an importer; finish or close must be called to stop
+// its goroutines.
+func newImporter(cfg importerConfig) *importer {
+	workers := max(cfg.workers, 1)
+	imp := &importer{
+		cutoff:  time.Duration(cfg.cutoffDays) * 24 * time.Hour,
+		window:  cfg.window,
+		ids:     make(map[convKey]convRef),
+		longIDs: make(map[string]convRef),
+		days:    make([]*day, cfg.window),
+		firsts:  make([][]int64, cfg.window),
 		strs:    newInterner(),
-		codes:   make(map[int]*int),
+		jobs:    make(chan dayJob, cfg.window),
+		spare:   make(chan *day, workers+1),
+		results: make([][]mi.Transfer, cfg.window),
+		regions: make([]int, cfg.window),
 	}
-}
-
-// readDay reads the rows of day index day (0 = the first day of the
-// window) from r.
-func (imp *importer) readDay(day int, r io.Reader, cancelled func() error) error {
-	sr, err := mi.NewSpineReader(r)
-	if err != nil {
-		return err
-	}
-	overflow := day >= imp.window
-	for n := 0; ; n++ {
-		if n&0xffff == 0xffff {
-			if err := cancelled(); err != nil {
-				return err
+	for range workers {
+		cl := &dayClassifier{
+			cutoff: imp.cutoff, from: cfg.start, to: cfg.start.AddDate(0, 0, cfg.window),
+			classifier: mi.NewClassifier(imp.cutoff), lookup: cfg.lookup,
+			practices: make(map[asidMonth]*mi.Practice), codes: make(map[int64]*int),
+		}
+		imp.workers.Go(func() {
+			for j := range imp.jobs {
+				imp.results[j.day] = cl.classifyDay(j)
+				if j.d != nil {
+					select {
+					case imp.spare <- j.d:
+					default:
+					}
+				}
 			}
-		}
-		e, err := sr.Read()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		imp.rows++
-		imp.add(&e, day, overflow)
+		})
+	}
+	return imp
+}
+
+// close stops the classifiers, discarding their work, if finish has not.
+func (imp *importer) close() {
+	if !imp.closed {
+		imp.closed = true
+		close(imp.jobs)
+		imp.workers.Wait()
 	}
 }
 
-func (imp *importer) add(e *mi.Event, day int, overflow bool) {
-	at := e.Time.UnixNano()
-	c := imp.convs[e.ConversationID]
-	if c == nil {
-		if first, ok := imp.done[e.ConversationID]; ok {
-			if at-first <= int64(imp.cutoff) {
+// addBatch adds the rows of the file of day index dayIndex (0 = the
+// first day of the window).
+func (imp *importer) addBatch(dayIndex int, b *batch) {
+	imp.startDay(dayIndex)
+	overflow := dayIndex >= imp.window
+	for i := range b.rows {
+		imp.add(b, &b.rows[i], dayIndex, overflow)
+	}
+	imp.rows += len(b.rows)
+}
+
+// lookup finds a conversation by id; remember, given what lookup
+// returned, records it.
+func (imp *importer) lookup(id []byte) (ref convRef, known bool, k convKey, isUUID bool) {
+	if k, isUUID = uuidKey(id); isUUID {
+		ref, known = imp.ids[k]
+	} else {
+		ref, known = imp.longIDs[string(id)]
+	}
+	return ref, known, k, isUUID
+}
+
+func (imp *importer) remember(id []byte, k convKey, isUUID bool, ref convRef) {
+	if isUUID {
+		imp.ids[k] = ref
+	} else {
+		imp.longIDs[string(id)] = ref
+	}
+}
+
+func (imp *importer) add(b *batch, e *parsedRow, dayIndex int, overflow bool) {
+	at := e.at
+	convID := b.field(e, fConversation)
+	ref, known, key, isUUID := imp.lookup(convID)
+	var d *day
+	switch {
+	case !known && overflow:
+		return // started after the window: no transfer of the window
+	case !known:
+		d = imp.days[dayIndex]
+		ref = convRef{day: uint32(dayIndex), index: uint32(len(d.convs))}
+		imp.remember(convID, key, isUUID, ref)
+		start := len(d.text)
+		d.text = append(d.text, convID...)
+		d.convs = append(d.convs, convMeta{idStart: uint32(start), idEnd: uint32(len(d.text))})
+		imp.firsts[dayIndex] = append(imp.firsts[dayIndex], at)
+	default:
+		d = imp.days[ref.day]
+		if d == nil { // classified already
+			if at-imp.firsts[ref.day][ref.index] <= int64(imp.cutoff) {
 				imp.lateRows++
 			}
 			return
 		}
-		if overflow {
-			return // started after the window: no transfer of the window
-		}
-		c = &conversation{id: strings.Clone(e.ConversationID), first: at, rows: make([]row, 0, 8)}
-		imp.convs[c.id] = c
-		imp.buckets[day] = append(imp.buckets[day], c)
 	}
-	c.first = min(c.first, at)
+	first := &imp.firsts[ref.day][ref.index]
+	*first = min(*first, at)
+	d.convs[ref.index].rows++
 	r := row{
 		at:          at,
-		id:          strings.Clone(e.MessageID),
-		interaction: imp.strs.intern(e.Interaction),
-		sender:      imp.strs.intern(e.Sender),
-		recipient:   imp.strs.intern(e.Recipient),
-		from:        imp.strs.intern(e.FromSystem),
-		to:          imp.strs.intern(e.ToSystem),
+		conv:        ref.index,
+		idStart:     uint32(len(d.text)),
+		interaction: imp.strs.few(&imp.strs.interactions, b.field(e, fInteraction)),
+		sender:      imp.strs.asid(b.field(e, fSender)),
+		recipient:   imp.strs.asid(b.field(e, fRecipient)),
+		from:        imp.strs.few(&imp.strs.systems, b.field(e, fFrom)),
+		to:          imp.strs.few(&imp.strs.systems, b.field(e, fTo)),
+		code:        e.code,
+		hasCode:     e.hasCode,
 	}
-	if e.MessageRef != "" {
-		r.ref = strings.Clone(e.MessageRef)
-	}
-	if e.ErrorCode != nil {
-		r.code, r.hasCode = int32(*e.ErrorCode), true
-	}
-	c.rows = append(c.rows, r)
+	d.text = append(d.text, b.field(e, fMessageID)...)
+	r.idEnd = uint32(len(d.text))
+	d.text = append(d.text, b.field(e, fRef)...)
+	r.refEnd = uint32(len(d.text))
+	d.rows = append(d.rows, r)
 }
 
-// endOfDay classifies the conversations that the day file of index day
-// has completed: those started cutoff days before it. With no cutoff
-// nothing is complete before the last file.
-func (imp *importer) endOfDay(day int) {
+// startDay makes the arenas of a window day before its file is read:
+// those of a classified day if one is spare, else as large as the
+// previous day's, which saves growing them by copying.
+func (imp *importer) startDay(dayIndex int) {
+	if dayIndex >= imp.window || imp.days[dayIndex] != nil {
+		return
+	}
+	var d *day
+	select {
+	case d = <-imp.spare:
+		d.convs, d.rows, d.text = d.convs[:0], d.rows[:0], d.text[:0]
+	default:
+		d = &day{}
+		if prev := imp.days[max(dayIndex-1, 0)]; prev != nil {
+			d.convs = make([]convMeta, 0, len(prev.convs)+len(prev.convs)/4)
+			d.rows = make([]row, 0, len(prev.rows)+len(prev.rows)/4)
+			d.text = make([]byte, 0, len(prev.text)+len(prev.text)/4)
+		}
+	}
+	imp.firsts[dayIndex] = make([]int64, 0, cap(d.convs))
+	imp.days[dayIndex] = d
+}
+
+// endOfDay hands the classifiers the conversations that the day file of
+// index dayIndex has completed: those started cutoff days before it.
+// With no cutoff nothing is complete before the last file.
+func (imp *importer) endOfDay(dayIndex int) {
 	if imp.cutoff <= 0 {
 		return
 	}
-	if started := day - int(imp.cutoff/(24*time.Hour)); started >= 0 && started < len(imp.buckets) {
-		imp.classifyBucket(started)
+	if started := dayIndex - int(imp.cutoff/(24*time.Hour)); started >= 0 && started < len(imp.days) {
+		imp.handOver(started)
 	}
+}
+
+// handOver hands a day to the classifiers. Days are handed over in order.
+func (imp *importer) handOver(dayIndex int) {
+	d := imp.days[dayIndex]
+	imp.days[dayIndex] = nil
+	j := dayJob{day: dayIndex, d: d, firsts: imp.firsts[dayIndex], strs: imp.strs.strs}
+	if d != nil {
+		n := len(d.convs)
+		if imp.out == nil {
+			imp.out = make([]mi.Transfer, imp.estimate())
+		}
+		imp.regions[dayIndex] = -1
+		if imp.outStart+n <= len(imp.out) {
+			j.out = imp.out[imp.outStart : imp.outStart : imp.outStart+n]
+			imp.regions[dayIndex] = imp.outStart
+		}
+		imp.outStart += n
+	}
+	imp.jobs <- j
+}
+
+// estimate is how many transfers there may be: the conversations of the
+// window days started so far, and as many again a day as on average for
+// the days to come, plus a quarter. Room beyond what is used is never
+// touched, so costs next to nothing.
+func (imp *importer) estimate() int {
+	known, days := 0, 0
+	for i, f := range imp.firsts {
+		if f != nil {
+			known += len(f)
+			days = i + 1
+		}
+	}
+	if days == 0 {
+		return 0
+	}
+	return (known + known/days*(imp.window-days)) * 5 / 4
 }
 
 // finish classifies every conversation still open and returns the
-// transfers requested in the window, ordered as mi.Classify orders them.
+// transfers requested in the window, attributed, ordered as mi.Classify
+// orders them.
 func (imp *importer) finish() []mi.Transfer {
-	for day := range imp.buckets {
-		imp.classifyBucket(day)
+	for i := range imp.days {
+		if imp.days[i] != nil || imp.firsts[i] == nil { // not handed over yet
+			imp.handOver(i)
+		}
 	}
+	imp.close()
+	transfers := imp.gather()
 	byRequest := func(a, b mi.Transfer) int {
 		return cmp.Or(a.DateRequested.Compare(b.DateRequested), cmp.Compare(a.ConversationID, b.ConversationID))
 	}
-	if !slices.IsSortedFunc(imp.transfers, byRequest) {
-		slices.SortStableFunc(imp.transfers, byRequest)
+	if !slices.IsSortedFunc(transfers, byRequest) { // only when a file holds other days' rows
+		slices.SortStableFunc(transfers, byRequest)
 	}
-	if imp.transfers == nil {
+	if transfers == nil {
 		return []mi.Transfer{}
 	}
-	return imp.transfers
+	return transfers
 }
 
-func (imp *importer) classifyBucket(day int) {
-	for _, c := range imp.buckets[day] {
-		imp.classify(c)
+// gather returns the transfers of every day, in day order, in one slice:
+// out, its gaps closed, unless a day found no room in it.
+func (imp *importer) gather() []mi.Transfer {
+	n := 0
+	inPlace := true
+	for day, r := range imp.results {
+		n += len(r)
+		inPlace = inPlace && (len(r) == 0 || imp.regions[day] >= 0)
 	}
-	imp.buckets[day] = nil
+	if !inPlace {
+		all := make([]mi.Transfer, 0, n)
+		for day, r := range imp.results {
+			all = append(all, r...)
+			imp.results[day] = nil
+		}
+		return all
+	}
+	w := 0
+	for day, r := range imp.results {
+		w += copy(imp.out[w:], r) // down, or in place: w <= imp.regions[day]
+		imp.results[day] = nil
+	}
+	return imp.out[:w:w]
 }
 
-func (imp *importer) classify(c *conversation) {
-	evs := imp.events[:0]
-	for i := range c.rows {
-		r := &c.rows[i]
-		e := mi.Event{
-			ConversationID: c.id,
-			MessageID:      r.id,
-			Interaction:    imp.strs.at(r.interaction),
-			Sender:         imp.strs.at(r.sender),
-			Recipient:      imp.strs.at(r.recipient),
-			MessageRef:     r.ref,
-			Time:           time.Unix(0, r.at).UTC(),
-			FromSystem:     imp.strs.at(r.from),
-			ToSystem:       imp.strs.at(r.to),
-		}
-		if r.hasCode {
-			e.ErrorCode = imp.code(int(r.code))
-		}
-		evs = append(evs, e)
-	}
-	for _, t := range mi.Classify(evs, imp.cutoff) {
-		if !t.DateRequested.Before(imp.from) && t.DateRequested.Before(imp.to) {
-			imp.transfers = append(imp.transfers, t)
-		}
-	}
-	clear(evs)
-	imp.events = evs[:0]
-	delete(imp.convs, c.id)
-	imp.done[c.id] = c.first
-	c.rows = nil
+// dayClassifier classifies the conversations of the days handed to it.
+// It runs on its own goroutine and owns its fields.
+type dayClassifier struct {
+	cutoff     time.Duration
+	classifier *mi.Classifier
+	// from and to bound the request times kept: [from, to).
+	from, to  time.Time
+	lookup    mi.PracticeLookup
+	practices map[asidMonth]*mi.Practice // nil: unknown ASID
+	events    []mi.Event                 // reused for one conversation
+	order     []uint32                   // reused for one day
+	ids       [][]byte                   // reused: the distinct message ids of one conversation
+	tokens    []string                   // "0", "1", …: stand-ins for message ids
+	codes     map[int64]*int
 }
 
-// code returns a shared pointer to n: Classify copies codes, never keeps
-// or changes the pointers of its input.
-func (imp *importer) code(n int) *int {
-	p, ok := imp.codes[n]
+type asidMonth struct {
+	asid  string
+	month mi.Month
+}
+
+// classifyDay classifies the conversations that started on a day, in the
+// order of their first rows (the order of their transfers), and returns
+// the transfers requested in the window, attributed.
+func (cl *dayClassifier) classifyDay(j dayJob) []mi.Transfer {
+	d, firsts := j.d, j.firsts
+	if d == nil {
+		return nil
+	}
+
+	// Rows by conversation, keeping arrival order: a counting sort.
+	starts := make([]uint32, len(d.convs)+1)
+	for i, c := range d.convs {
+		starts[i+1] = starts[i] + c.rows
+	}
+	next := slices.Clone(starts[:len(d.convs)])
+	cl.order = slices.Grow(cl.order[:0], len(d.rows))[:len(d.rows)]
+	for i := range d.rows {
+		c := d.rows[i].conv
+		cl.order[next[c]] = uint32(i)
+		next[c]++
+	}
+
+	convs := make([]uint32, len(d.convs))
+	for i := range convs {
+		convs[i] = uint32(i)
+	}
+	slices.SortFunc(convs, func(a, b uint32) int {
+		return cmp.Or(cmp.Compare(firsts[a], firsts[b]),
+			bytes.Compare(d.text[d.convs[a].idStart:d.convs[a].idEnd], d.text[d.convs[b].idStart:d.convs[b].idEnd]))
+	})
+	transfers := j.out
+	if transfers == nil {
+		transfers = make([]mi.Transfer, 0, len(convs))
+	}
+	for _, c := range convs {
+		meta := d.convs[c]
+		id := string(d.text[meta.idStart:meta.idEnd])
+		cl.ids = cl.ids[:0]
+		evs := cl.events[:0]
+		for _, i := range cl.order[starts[c]:starts[c+1]] {
+			r := &d.rows[i]
+			e := mi.Event{
+				ConversationID: id,
+				MessageID:      cl.token(d.text[r.idStart:r.idEnd]),
+				Interaction:    j.strs[r.interaction],
+				Sender:         j.strs[r.sender],
+				Recipient:      j.strs[r.recipient],
+				MessageRef:     cl.token(d.text[r.idEnd:r.refEnd]),
+				Time:           time.Unix(0, r.at).UTC(),
+				FromSystem:     j.strs[r.from],
+				ToSystem:       j.strs[r.to],
+			}
+			if r.hasCode {
+				e.ErrorCode = cl.code(r.code)
+			}
+			evs = append(evs, e)
+		}
+		if t, ok := cl.classifier.Conversation(evs); ok && !t.DateRequested.Before(cl.from) && t.DateRequested.Before(cl.to) {
+			m := t.Month()
+			t.RequestingPractice = cl.practice(t.RequestingPracticeASID, m)
+			t.SendingPractice = cl.practice(t.SendingPracticeASID, m)
+			transfers = append(transfers, t)
+		}
+		clear(evs)
+		cl.events = evs[:0]
+	}
+	return transfers
+}
+
+// token stands in for a message id or ref of the conversation being
+// classified: the same token for the same bytes, "" for none. Classify
+// only compares ids, and a transfer keeps none of them, so the strings
+// need not be the ids themselves; they cost no allocation.
+func (cl *dayClassifier) token(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	i := slices.IndexFunc(cl.ids, func(id []byte) bool { return bytes.Equal(id, b) })
+	if i < 0 {
+		i = len(cl.ids)
+		cl.ids = append(cl.ids, b)
+	}
+	for len(cl.tokens) <= i {
+		cl.tokens = append(cl.tokens, "#"+strconv.Itoa(len(cl.tokens)))
+	}
+	return cl.tokens[i]
+}
+
+// practice attributes an ASID as mi.Attribute does (§1.6), the transfers
+// of a practice sharing one *mi.Practice.
+func (cl *dayClassifier) practice(asid string, m mi.Month) *mi.Practice {
+	key := asidMonth{asid, m}
+	p, ok := cl.practices[key]
 	if !ok {
-		p = &n
-		imp.codes[n] = p
+		if found, known := cl.lookup(asid, m); known {
+			p = &found
+		}
+		cl.practices[key] = p
 	}
 	return p
 }
 
-// interner stores each distinct string once and names it by index.
-type interner struct {
-	index map[string]uint32
-	strs  []string
-}
-
-func newInterner() interner {
-	return interner{index: map[string]uint32{"": 0}, strs: []string{""}}
-}
-
-func (in *interner) intern(s string) uint32 {
-	if i, ok := in.index[s]; ok {
-		return i
+// code returns a shared pointer to n: Classify copies codes, never keeps
+// or changes the pointers of its input.
+func (cl *dayClassifier) code(n int64) *int {
+	p, ok := cl.codes[n]
+	if !ok {
+		v := int(n)
+		p = &v
+		cl.codes[n] = p
 	}
-	s = strings.Clone(s)
-	i := uint32(len(in.strs))
-	in.index[s] = i
-	in.strs = append(in.strs, s)
-	return i
+	return p
 }
 
-func (in *interner) at(i uint32) string { return in.strs[i] }
-
-// summary describes what was read, for a warning.
+// lateRowsWarning describes the rows left out as filed too late, if any.
 func (imp *importer) lateRowsWarning() string {
 	if imp.lateRows == 0 {
 		return ""
 	}
 	return fmt.Sprintf("%d rows were filed under a later day than their conversation's cutoff allows for "+
 		"and were left out; the files may not hold one UTC day each", imp.lateRows)
+}
+
+// interner stores each distinct string of the repetitive columns once and
+// names it by index. Columns with few values (interactions, systems) are
+// searched linearly; ASIDs, which are numbers, through a map of numbers.
+type interner struct {
+	strs         []string
+	index        map[string]uint32
+	asids        numTable
+	interactions []fewValue
+	systems      []fewValue
+}
+
+// fewValues is how many values a column searched linearly may have
+// before the rest go through the map.
+const fewValues = 16
+
+func newInterner() interner {
+	return interner{strs: []string{""}, index: map[string]uint32{"": 0}}
+}
+
+func (in *interner) at(i uint32) string { return in.strs[i] }
+
+// any interns b through the map.
+func (in *interner) any(b []byte) uint32 {
+	if i, ok := in.index[string(b)]; ok {
+		return i
+	}
+	s := string(b)
+	i := uint32(len(in.strs))
+	in.index[s] = i
+	in.strs = append(in.strs, s)
+	return i
+}
+
+// few interns a value of a column with few distinct values, list being
+// the column's values seen so far.
+func (in *interner) few(list *[]fewValue, b []byte) uint32 {
+	// Interaction URNs share a long prefix: compare the last byte first.
+	var last byte
+	if len(b) > 0 {
+		last = b[len(b)-1]
+	}
+	for _, v := range *list {
+		if v.last == last && string(b) == in.strs[v.index] {
+			return v.index
+		}
+	}
+	i := in.any(b)
+	if len(*list) < fewValues {
+		*list = append(*list, fewValue{index: i, last: last})
+	}
+	return i
+}
+
+// fewValue is an interned value of a column with few values.
+type fewValue struct {
+	index uint32
+	last  byte // of the value, if any
+}
+
+// asid interns an ASID: a number of up to 15 digits as a number (with
+// its length, so that leading zeros count), anything else as a string.
+func (in *interner) asid(b []byte) uint32 {
+	if len(b) == 0 || len(b) > 15 {
+		return in.any(b)
+	}
+	var n uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return in.any(b)
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	key := n<<4 | uint64(len(b))
+	if i, ok := in.asids.get(key); ok {
+		return i
+	}
+	i := in.any(b)
+	in.asids.put(key, i)
+	return i
+}
+
+// numTable maps non-zero numbers to indexes: an open-addressing hash
+// table, several times faster than a map for the one lookup per ASID.
+type numTable struct {
+	keys  []uint64 // 0: empty
+	vals  []uint32
+	n     int
+	shift uint
+}
+
+func (t *numTable) slot(key uint64) int {
+	return int((key * 0x9e3779b97f4a7c15) >> t.shift)
+}
+
+func (t *numTable) get(key uint64) (uint32, bool) {
+	if t.n == 0 {
+		return 0, false
+	}
+	mask := len(t.keys) - 1
+	for i := t.slot(key); ; i = (i + 1) & mask {
+		switch t.keys[i] {
+		case key:
+			return t.vals[i], true
+		case 0:
+			return 0, false
+		}
+	}
+}
+
+func (t *numTable) put(key uint64, val uint32) {
+	if 2*(t.n+1) > len(t.keys) {
+		t.grow()
+	}
+	mask := len(t.keys) - 1
+	i := t.slot(key)
+	for t.keys[i] != 0 && t.keys[i] != key {
+		i = (i + 1) & mask
+	}
+	if t.keys[i] == 0 {
+		t.n++
+	}
+	t.keys[i], t.vals[i] = key, val
+}
+
+func (t *numTable) grow() {
+	keys, vals := t.keys, t.vals
+	size := max(2*len(keys), 1024)
+	t.keys, t.vals, t.n = make([]uint64, size), make([]uint32, size), 0
+	t.shift = uint(64 - bits.TrailingZeros(uint(size)))
+	for i, k := range keys {
+		if k != 0 {
+			t.put(k, vals[i])
+		}
+	}
 }

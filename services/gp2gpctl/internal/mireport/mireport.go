@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -143,12 +144,34 @@ func Build(ctx context.Context, cfg Config, generatedOn time.Time, warn func(str
 			strings.Join(missing, ", "), max(first, addDays(missing[0], -cfg.Cutoff)), cfg.Cutoff))
 	}
 
-	imp := newImporter(start, window, cfg.Cutoff)
+	var toRead []dayFile
 	for i := range days {
 		if path, ok := files[dayName(i)]; ok {
-			if err := readDayFile(ctx, imp, i, path); err != nil {
-				return mi.Report{}, err
+			toRead = append(toRead, dayFile{day: i, path: path})
+		}
+	}
+	// One goroutine parses the files, one ahead; this one assembles
+	// conversations; the classifiers classify the days they complete.
+	imp := newImporter(importerConfig{
+		start: start, window: window, cutoffDays: cfg.Cutoff,
+		workers: runtime.GOMAXPROCS(0), lookup: md.Lookup(),
+	})
+	defer imp.close()
+	pf := prefetch(ctx, toRead)
+	defer pf.stop()
+	next := 0
+	for i := range days {
+		if next < len(toRead) && toRead[next].day == i {
+			f, ok := pf.next()
+			if !ok { // only when ctx is done
+				return mi.Report{}, ctx.Err()
 			}
+			if f.err != nil {
+				return mi.Report{}, f.err
+			}
+			imp.addBatch(i, f.b)
+			pf.release(f.b)
+			next++
 		}
 		imp.endOfDay(i)
 	}
@@ -156,7 +179,6 @@ func Build(ctx context.Context, cfg Config, generatedOn time.Time, warn func(str
 		warn(w)
 	}
 	transfers := imp.finish()
-	mi.Attribute(transfers, md.Lookup())
 	return mi.BuildReport(transfers, generatedOn), nil
 }
 
@@ -164,21 +186,6 @@ func Build(ctx context.Context, cfg Config, generatedOn time.Time, warn func(str
 func addDays(day string, n int) string {
 	d, _ := time.Parse(dateLayout, day)
 	return d.AddDate(0, 0, n).Format(dateLayout)
-}
-
-func readDayFile(ctx context.Context, imp *importer, day int, path string) error {
-	r, closeFile, err := openDayFile(path)
-	if err != nil {
-		return err
-	}
-	err = imp.readDay(day, r, ctx.Err)
-	if cerr := closeFile(); err == nil && cerr != nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return nil
 }
 
 func loadMetadata(path string) (*mi.Metadata, error) {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -437,4 +438,24 @@ func conversationOrder(r result) []any {
 		ids = append(ids, x.(map[string]any)["conversationId"])
 	}
 	return ids
+}
+
+// TestMoreTransfersThanEstimated: the room for transfers is estimated
+// from the first days; a busier later day still gets all its transfers.
+func TestMoreTransfersThanEstimated(t *testing.T) {
+	l := newLogs(t)
+	l.integrated("a0", "2026-03-01 10:00:00", "2026-03-01 11:00:00", reqASID)
+	l.integrated("b0", "2026-03-02 10:00:00", "2026-03-02 11:00:00", reqASID)
+	var want []any
+	want = append(want, "a0", "b0")
+	for i := range 20 {
+		id := fmt.Sprintf("c%02d", i)
+		l.integrated(id, fmt.Sprintf("2026-03-03 10:%02d:00", i), "2026-03-03 12:00:00", reqASID)
+		want = append(want, id)
+	}
+	l.write(t)
+	r := runReport(t, "--spine-csv", l.dir, "--ods-metadata", writeMetadata(t, metadata),
+		"--start", "2026-03-01", "--end", "2026-03-03", "--cutoff", "1")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, want, conversationOrder(r))
 }
