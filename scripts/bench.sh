@@ -8,11 +8,14 @@
 # or more named "gp2gp" or "gp2gp-<variant>", measured in the same run on
 # the same machine. Medians over BENCH_COUNT runs tame a noisy machine.
 # Benchmarks that report transfers/s, p50-ms and p99-ms (the dev stack's
-# whole transfers) get a second table with their medians.
+# whole transfers) get a second table with their medians; those that
+# report rows/s (the MI import: a synthetic month of Spine logs, written
+# once per run) a third, with CPU seconds and peak memory.
 #
 # Knobs: BENCH_COUNT (runs per benchmark, default 5), BENCH_TIME (one
-# -benchtime for every package instead of each package's own below),
-# BENCH_PKGS (default: every package below).
+# -benchtime for every package instead of each package's own below,
+# except the MI import, which always runs once per run: one iteration
+# reads half a gigabyte), BENCH_PKGS (default: every package below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +27,11 @@ declare -A benchtimes=(
 	[./libs/bus/]=3000x
 	[./libs/hl7/]=1s
 	[./services/devstack/]=250x
+	[./services/gp2gpctl/internal/mireport/]=1x
+)
+# Packages whose -benchtime BENCH_TIME does not override.
+declare -A fixed=(
+	[./services/gp2gpctl/internal/mireport/]=1x
 )
 pkgs="${BENCH_PKGS:-${!benchtimes[*]}}"
 
@@ -33,7 +41,7 @@ trap 'rm -f "$out"' EXIT
 # speed drifts slows baseline and variants alike.
 for ((i = 1; i <= count; i++)); do
 	for pkg in $pkgs; do
-		go test -run '^$' -bench . -benchtime "${BENCH_TIME:-${benchtimes[$pkg]:-1s}}" -count 1 "$pkg" | tee -a "$out"
+		go test -run '^$' -bench . -benchtime "${fixed[$pkg]:-${BENCH_TIME:-${benchtimes[$pkg]:-1s}}}" -count 1 "$pkg" | tee -a "$out"
 	done
 done
 
@@ -92,6 +100,40 @@ if grep -q 'transfers/s' "$out"; then
 		for (key in seen) {
 			split(key, bk, SUBSEP)
 			printf "%-32s %-16s %12.1f %10.1f %10.1f\n", bk[1], bk[2], median(tps[key]), median(p50[key]), median(p99[key])
+		}
+	}' "$out" | sort
+fi
+
+# Rows per second, CPU time and peak memory, for the benchmarks that
+# report them; the ratio is the variant's rows/s over the baseline's.
+if grep -q 'rows/s' "$out"; then
+	echo
+	printf "%-32s %-16s %12s %7s %10s %13s %12s\n" benchmark variant "rows/s" ratio "cpu-s/op" "peak-heap-MB" "peak-rss-MB"
+	awk '
+	/^Benchmark[^ \t]*[ \t].*[ \t]rows\/s/ {
+		name = $1; sub(/-[0-9]+$/, "", name)
+		n = split(name, parts, "/"); kind = parts[n]
+		bench = substr(name, 1, length(name) - length(kind) - 1)
+		for (i = 2; i < NF; i++) {
+			if ($(i+1) == "rows/s") rows[bench, kind] = rows[bench, kind] " " $i
+			if ($(i+1) == "cpu-s/op") cpu[bench, kind] = cpu[bench, kind] " " $i
+			if ($(i+1) == "peak-heap-MB") heap[bench, kind] = heap[bench, kind] " " $i
+			if ($(i+1) == "peak-rss-MB") rss[bench, kind] = rss[bench, kind] " " $i
+		}
+		seen[bench, kind] = 1
+	}
+	function median(s,   a, n, i, j, t) {
+		n = split(s, a, " ")
+		if (n == 0) return ""
+		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+		return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+	}
+	END {
+		for (key in seen) {
+			split(key, bk, SUBSEP); b = bk[1]; k = bk[2]
+			base = median(rows[b, "baseline"]); r = median(rows[key])
+			ratio = (base > 0) ? sprintf("%.2f", r / base) : "-"
+			printf "%-32s %-16s %12.0f %7s %10.2f %13.1f %12.1f\n", b, k, r, ratio, median(cpu[key]), median(heap[key]), median(rss[key])
 		}
 	}' "$out" | sort
 fi

@@ -30,7 +30,9 @@ type Counts struct {
 }
 
 // CountsOf is the contribution of one transfer.
-func CountsOf(t Transfer) Counts {
+func CountsOf(t Transfer) Counts { return countsOf(&t) }
+
+func countsOf(t *Transfer) Counts {
 	c := Counts{Requested: 1}
 	switch t.Status {
 	case StatusIntegratedOnTime:

@@ -28,28 +28,40 @@ import (
 //     code, with its practices' ODS codes sorted.
 func BuildReport(transfers []Transfer, generatedOn time.Time) Report {
 	national := make(map[Month]Counts)
-	type practice struct {
-		latest *Transfer
-		months map[Month]Counts
-	}
-	practices := make(map[string]*practice)
+	practices := make(map[string]*practiceCounts)    // by ODS code
+	byPointer := make(map[*Practice]*practiceCounts) // the same, found quicker
+	var month Month                                  // of the run of transfers being counted
+	var counts Counts                                // of that run
 	for i := range transfers {
 		t := &transfers[i]
-		m, c := t.Month(), CountsOf(*t)
-		national[m] = national[m].Add(c)
+		m, c := t.Month(), countsOf(t)
+		if m != month { // transfers usually come in month order
+			if counts.Requested > 0 {
+				national[month] = national[month].Add(counts)
+			}
+			month, counts = m, Counts{}
+		}
+		counts = counts.Add(c)
 		rp := t.RequestingPractice
 		if rp == nil || rp.ODSCode == "" || rp.SICBLODSCode == "" {
 			continue
 		}
-		p := practices[rp.ODSCode]
+		p := byPointer[rp]
 		if p == nil {
-			p = &practice{latest: t, months: make(map[Month]Counts)}
-			practices[rp.ODSCode] = p
+			p = practices[rp.ODSCode]
+			if p == nil {
+				p = &practiceCounts{latest: t}
+				practices[rp.ODSCode] = p
+			}
+			byPointer[rp] = p
 		}
 		if !t.DateRequested.Before(p.latest.DateRequested) {
 			p.latest = t
 		}
-		p.months[m] = p.months[m].Add(c)
+		p.add(m, c)
+	}
+	if counts.Requested > 0 {
+		national[month] = national[month].Add(counts)
 	}
 
 	r := Report{
@@ -70,10 +82,10 @@ func BuildReport(transfers []Transfer, generatedOn time.Time) Report {
 			ODSCode: ods, Name: latest.Name, SICBLODSCode: latest.SICBLODSCode, SICBLName: latest.SICBLName,
 			Metrics: make([]PracticeMonth, 0, len(p.months)),
 		}
-		months := slices.SortedFunc(maps.Keys(p.months), compareMonths)
-		for _, m := range slices.Backward(months) {
+		slices.SortFunc(p.months, func(a, b monthCounts) int { return compareMonths(b.month, a.month) })
+		for _, mc := range p.months {
 			pm.Metrics = append(pm.Metrics, PracticeMonth{
-				Year: m.Year, Month: int(m.Month), RequestedTransfers: RequestedTransfersOf(p.months[m]),
+				Year: mc.month.Year, Month: int(mc.month.Month), RequestedTransfers: RequestedTransfersOf(mc.counts),
 			})
 		}
 		r.Practices = append(r.Practices, pm)
@@ -88,6 +100,28 @@ func BuildReport(transfers []Transfer, generatedOn time.Time) Report {
 		r.SICBLs = append(r.SICBLs, *sicbls[code])
 	}
 	return r
+}
+
+// practiceCounts is what BuildReport gathers of a practice: its latest
+// transfer and the counts of each month it has transfers in (few).
+type practiceCounts struct {
+	latest *Transfer
+	months []monthCounts
+}
+
+type monthCounts struct {
+	month  Month
+	counts Counts
+}
+
+func (p *practiceCounts) add(m Month, c Counts) {
+	for i := range p.months {
+		if p.months[i].month == m {
+			p.months[i].counts = p.months[i].counts.Add(c)
+			return
+		}
+	}
+	p.months = append(p.months, monthCounts{m, c})
 }
 
 func compareMonths(a, b Month) int {

@@ -186,7 +186,7 @@ func newImporter(cfg importerConfig) *importer {
 		cl := &dayClassifier{
 			cutoff: imp.cutoff, from: cfg.start, to: cfg.start.AddDate(0, 0, cfg.window),
 			classifier: mi.NewClassifier(imp.cutoff), lookup: cfg.lookup,
-			practices: make(map[asidMonth]*mi.Practice), codes: make(map[int64]*int),
+			practices: make(map[string]*mi.Practice), codes: make(map[int64]*int),
 		}
 		imp.workers.Go(func() {
 			for j := range imp.jobs {
@@ -418,17 +418,13 @@ type dayClassifier struct {
 	// from and to bound the request times kept: [from, to).
 	from, to  time.Time
 	lookup    mi.PracticeLookup
-	practices map[asidMonth]*mi.Practice // nil: unknown ASID
-	events    []mi.Event                 // reused for one conversation
-	order     []uint32                   // reused for one day
-	ids       [][]byte                   // reused: the distinct message ids of one conversation
-	tokens    []string                   // "0", "1", …: stand-ins for message ids
+	practices map[string]*mi.Practice // by ASID, in month; nil: unknown ASID
+	month     mi.Month
+	events    []mi.Event // reused for one conversation
+	order     []uint32   // reused for one day
+	ids       [][]byte   // reused: the distinct message ids of one conversation
+	tokens    []string   // "0", "1", …: stand-ins for message ids
 	codes     map[int64]*int
-}
-
-type asidMonth struct {
-	asid  string
-	month mi.Month
 }
 
 // classifyDay classifies the conversations that started on a day, in the
@@ -453,19 +449,27 @@ func (cl *dayClassifier) classifyDay(j dayJob) []mi.Transfer {
 		next[c]++
 	}
 
-	convs := make([]uint32, len(d.convs))
-	for i := range convs {
-		convs[i] = uint32(i)
+	type byFirst struct {
+		first int64
+		conv  uint32
 	}
-	slices.SortFunc(convs, func(a, b uint32) int {
-		return cmp.Or(cmp.Compare(firsts[a], firsts[b]),
-			bytes.Compare(d.text[d.convs[a].idStart:d.convs[a].idEnd], d.text[d.convs[b].idStart:d.convs[b].idEnd]))
+	convs := make([]byFirst, len(d.convs))
+	for i := range convs {
+		convs[i] = byFirst{firsts[i], uint32(i)}
+	}
+	slices.SortFunc(convs, func(a, b byFirst) int {
+		if a.first != b.first {
+			return cmp.Compare(a.first, b.first)
+		}
+		ma, mb := d.convs[a.conv], d.convs[b.conv]
+		return bytes.Compare(d.text[ma.idStart:ma.idEnd], d.text[mb.idStart:mb.idEnd])
 	})
 	transfers := j.out
 	if transfers == nil {
 		transfers = make([]mi.Transfer, 0, len(convs))
 	}
-	for _, c := range convs {
+	for _, cf := range convs {
+		c := cf.conv
 		meta := d.convs[c]
 		id := string(d.text[meta.idStart:meta.idEnd])
 		cl.ids = cl.ids[:0]
@@ -520,15 +524,18 @@ func (cl *dayClassifier) token(b []byte) string {
 }
 
 // practice attributes an ASID as mi.Attribute does (§1.6), the transfers
-// of a practice sharing one *mi.Practice.
+// of a practice in a month sharing one *mi.Practice.
 func (cl *dayClassifier) practice(asid string, m mi.Month) *mi.Practice {
-	key := asidMonth{asid, m}
-	p, ok := cl.practices[key]
+	if m != cl.month { // the cache is of one month: nearly always the day's
+		clear(cl.practices)
+		cl.month = m
+	}
+	p, ok := cl.practices[asid]
 	if !ok {
 		if found, known := cl.lookup(asid, m); known {
 			p = &found
 		}
-		cl.practices[key] = p
+		cl.practices[asid] = p
 	}
 	return p
 }
