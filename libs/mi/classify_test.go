@@ -75,97 +75,99 @@ func classifyOne(t *testing.T, c *conv, cutoff time.Duration) mi.Transfer {
 	return got[0]
 }
 
+// statusRules builds a conversation for each rule of §1.5.
+var statusRules = []struct {
+	name   string
+	build  func(c *conv)
+	status mi.Status
+	reason mi.FailureReason
+}{
+	{"1 integrated on time", func(c *conv) {
+		c.ack(c.request(), time.Minute, nil)
+		c.ack(c.extract(time.Hour), 2*time.Hour, nil)
+	}, mi.StatusIntegratedOnTime, mi.ReasonNone},
+	{"1 integrated with 15 counts as success", func(c *conv) {
+		c.ack(c.request(), time.Minute, nil)
+		c.ack(c.extract(time.Hour), 2*time.Hour, mi.Code(15))
+	}, mi.StatusIntegratedOnTime, mi.ReasonNone},
+	{"1b integrated late", func(c *conv) {
+		c.ack(c.request(), time.Minute, nil)
+		c.ack(c.extract(time.Hour), time.Hour+8*day+time.Second, nil)
+	}, mi.StatusProcessFailure, mi.ReasonIntegratedLate},
+	{"2 final error", func(c *conv) {
+		c.ack(c.request(), time.Minute, nil)
+		c.ack(c.extract(time.Hour), 2*time.Hour, mi.Code(11))
+	}, mi.StatusTechnicalFailure, mi.ReasonFinalError},
+	{"2 final error beats COPC rules", func(c *conv) {
+		c.ack(c.request(), time.Minute, nil)
+		c.ack(c.extract(time.Hour), 3*time.Hour, mi.Code(31))
+		c.cont(2 * time.Hour)
+	}, mi.StatusTechnicalFailure, mi.ReasonFinalError},
+	{"3a duplicate and an unacked extract", func(c *conv) {
+		c.ack(c.request(), time.Minute, nil)
+		c.ack(c.extract(time.Hour), 2*time.Hour, mi.Code(12))
+		c.extract(3 * time.Hour)
+		c.ack(c.fragment(4*time.Hour), 5*time.Hour, nil)
+	}, mi.StatusUnclassifiedFailure, mi.ReasonAmbiguousCOPCs},
+	{"3b fragment ack error, all fragments acked", func(c *conv) {
+		c.ack(c.request(), time.Minute, nil)
+		c.extract(time.Hour)
+		c.cont(2 * time.Hour)
+		c.ack(c.fragment(3*time.Hour), 4*time.Hour, mi.Code(29))
+		c.ack(c.fragment(3*time.Hour), 4*time.Hour, nil)
+	}, mi.StatusUnclassifiedFailure, mi.ReasonTransferredNotIntegratedWithError},
+	{"3c continue without fragments", func(c *conv) {
+		c.ack(c.request(), time.Minute, nil)
+		c.extract(time.Hour)
+		c.cont(2 * time.Hour)
+	}, mi.StatusTechnicalFailure, mi.ReasonCOPCNotSent},
+	{"3d fragment not acked", func(c *conv) {
+		c.ack(c.request(), time.Minute, nil)
+		c.extract(time.Hour)
+		c.cont(2 * time.Hour)
+		c.ack(c.fragment(3*time.Hour), 4*time.Hour, mi.Code(29))
+		c.fragment(3 * time.Hour)
+	}, mi.StatusTechnicalFailure, mi.ReasonCOPCNotAcknowledged},
+	{"3e COPCs otherwise", func(c *conv) {
+		c.ack(c.request(), time.Minute, mi.Code(7)) // fatal, but rule 3 comes first
+		c.extract(time.Hour)
+		c.cont(2 * time.Hour)
+		c.ack(c.fragment(3*time.Hour), 4*time.Hour, nil)
+	}, mi.StatusProcessFailure, mi.ReasonTransferredNotIntegrated},
+	{"4 fatal sender error", func(c *conv) {
+		r := c.request()
+		c.ack(r, time.Minute, nil)
+		c.ack(r, 2*time.Minute, mi.Code(30))
+		c.extract(time.Hour)
+	}, mi.StatusTechnicalFailure, mi.ReasonFatalSenderError},
+	{"5 request not acknowledged", func(c *conv) {
+		c.request()
+		c.extract(time.Hour)
+	}, mi.StatusTechnicalFailure, mi.ReasonRequestNotAcknowledged},
+	{"6 core extract not sent", func(c *conv) {
+		c.ack(c.request(), time.Minute, nil)
+	}, mi.StatusTechnicalFailure, mi.ReasonCoreExtractNotSent},
+	{"7 extract with non-fatal sender code", func(c *conv) {
+		c.ack(c.request(), time.Minute, mi.Code(19))
+		c.extract(time.Hour)
+	}, mi.StatusUnclassifiedFailure, mi.ReasonTransferredNotIntegratedWithError},
+	{"8 extract sent, no final ack", func(c *conv) {
+		c.ack(c.request(), time.Minute, nil)
+		c.extract(time.Hour)
+	}, mi.StatusProcessFailure, mi.ReasonTransferredNotIntegrated},
+	{"8 only duplicate final acks", func(c *conv) {
+		c.ack(c.request(), time.Minute, nil)
+		c.ack(c.extract(time.Hour), 2*time.Hour, mi.Code(12))
+	}, mi.StatusProcessFailure, mi.ReasonTransferredNotIntegrated},
+	{"UK07 counts as a core extract", func(c *conv) {
+		c.ack(c.request(), time.Minute, nil)
+		x := c.add(mi.InteractionEHRExtractRedacted, sender, time.Hour, "", nil)
+		c.ack(x, 2*time.Hour, nil)
+	}, mi.StatusIntegratedOnTime, mi.ReasonNone},
+}
+
 func TestClassifyStatusRules(t *testing.T) {
-	tests := []struct {
-		name   string
-		build  func(c *conv)
-		status mi.Status
-		reason mi.FailureReason
-	}{
-		{"1 integrated on time", func(c *conv) {
-			c.ack(c.request(), time.Minute, nil)
-			c.ack(c.extract(time.Hour), 2*time.Hour, nil)
-		}, mi.StatusIntegratedOnTime, mi.ReasonNone},
-		{"1 integrated with 15 counts as success", func(c *conv) {
-			c.ack(c.request(), time.Minute, nil)
-			c.ack(c.extract(time.Hour), 2*time.Hour, mi.Code(15))
-		}, mi.StatusIntegratedOnTime, mi.ReasonNone},
-		{"1b integrated late", func(c *conv) {
-			c.ack(c.request(), time.Minute, nil)
-			c.ack(c.extract(time.Hour), time.Hour+8*day+time.Second, nil)
-		}, mi.StatusProcessFailure, mi.ReasonIntegratedLate},
-		{"2 final error", func(c *conv) {
-			c.ack(c.request(), time.Minute, nil)
-			c.ack(c.extract(time.Hour), 2*time.Hour, mi.Code(11))
-		}, mi.StatusTechnicalFailure, mi.ReasonFinalError},
-		{"2 final error beats COPC rules", func(c *conv) {
-			c.ack(c.request(), time.Minute, nil)
-			c.ack(c.extract(time.Hour), 3*time.Hour, mi.Code(31))
-			c.cont(2 * time.Hour)
-		}, mi.StatusTechnicalFailure, mi.ReasonFinalError},
-		{"3a duplicate and an unacked extract", func(c *conv) {
-			c.ack(c.request(), time.Minute, nil)
-			c.ack(c.extract(time.Hour), 2*time.Hour, mi.Code(12))
-			c.extract(3 * time.Hour)
-			c.ack(c.fragment(4*time.Hour), 5*time.Hour, nil)
-		}, mi.StatusUnclassifiedFailure, mi.ReasonAmbiguousCOPCs},
-		{"3b fragment ack error, all fragments acked", func(c *conv) {
-			c.ack(c.request(), time.Minute, nil)
-			c.extract(time.Hour)
-			c.cont(2 * time.Hour)
-			c.ack(c.fragment(3*time.Hour), 4*time.Hour, mi.Code(29))
-			c.ack(c.fragment(3*time.Hour), 4*time.Hour, nil)
-		}, mi.StatusUnclassifiedFailure, mi.ReasonTransferredNotIntegratedWithError},
-		{"3c continue without fragments", func(c *conv) {
-			c.ack(c.request(), time.Minute, nil)
-			c.extract(time.Hour)
-			c.cont(2 * time.Hour)
-		}, mi.StatusTechnicalFailure, mi.ReasonCOPCNotSent},
-		{"3d fragment not acked", func(c *conv) {
-			c.ack(c.request(), time.Minute, nil)
-			c.extract(time.Hour)
-			c.cont(2 * time.Hour)
-			c.ack(c.fragment(3*time.Hour), 4*time.Hour, mi.Code(29))
-			c.fragment(3 * time.Hour)
-		}, mi.StatusTechnicalFailure, mi.ReasonCOPCNotAcknowledged},
-		{"3e COPCs otherwise", func(c *conv) {
-			c.ack(c.request(), time.Minute, mi.Code(7)) // fatal, but rule 3 comes first
-			c.extract(time.Hour)
-			c.cont(2 * time.Hour)
-			c.ack(c.fragment(3*time.Hour), 4*time.Hour, nil)
-		}, mi.StatusProcessFailure, mi.ReasonTransferredNotIntegrated},
-		{"4 fatal sender error", func(c *conv) {
-			r := c.request()
-			c.ack(r, time.Minute, nil)
-			c.ack(r, 2*time.Minute, mi.Code(30))
-			c.extract(time.Hour)
-		}, mi.StatusTechnicalFailure, mi.ReasonFatalSenderError},
-		{"5 request not acknowledged", func(c *conv) {
-			c.request()
-			c.extract(time.Hour)
-		}, mi.StatusTechnicalFailure, mi.ReasonRequestNotAcknowledged},
-		{"6 core extract not sent", func(c *conv) {
-			c.ack(c.request(), time.Minute, nil)
-		}, mi.StatusTechnicalFailure, mi.ReasonCoreExtractNotSent},
-		{"7 extract with non-fatal sender code", func(c *conv) {
-			c.ack(c.request(), time.Minute, mi.Code(19))
-			c.extract(time.Hour)
-		}, mi.StatusUnclassifiedFailure, mi.ReasonTransferredNotIntegratedWithError},
-		{"8 extract sent, no final ack", func(c *conv) {
-			c.ack(c.request(), time.Minute, nil)
-			c.extract(time.Hour)
-		}, mi.StatusProcessFailure, mi.ReasonTransferredNotIntegrated},
-		{"8 only duplicate final acks", func(c *conv) {
-			c.ack(c.request(), time.Minute, nil)
-			c.ack(c.extract(time.Hour), 2*time.Hour, mi.Code(12))
-		}, mi.StatusProcessFailure, mi.ReasonTransferredNotIntegrated},
-		{"UK07 counts as a core extract", func(c *conv) {
-			c.ack(c.request(), time.Minute, nil)
-			x := c.add(mi.InteractionEHRExtractRedacted, sender, time.Hour, "", nil)
-			c.ack(x, 2*time.Hour, nil)
-		}, mi.StatusIntegratedOnTime, mi.ReasonNone},
-	}
-	for _, tt := range tests {
+	for _, tt := range statusRules {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newConv()
 			tt.build(c)

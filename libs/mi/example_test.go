@@ -24,3 +24,35 @@ func ExampleClassify() {
 	}
 	// Output: c1 Integrated on time 3600 2026-06
 }
+
+func ExampleBuildReport() {
+	csv := `_time,conversationID,GUID,interactionID,messageSender,messageRecipient,messageRef,jdiEvent
+2026-06-01 10:00:00 BST,c1,g1,RCMR_IN010000UK05,200000000101,200000000201,NotProvided,NONE
+2026-06-01 10:01:00 BST,c1,g2,MCCI_IN010000UK13,200000000201,200000000101,g1,NONE
+2026-06-01 10:05:00 BST,c1,g3,RCMR_IN030000UK06,200000000201,200000000101,NotProvided,NONE
+2026-06-04 10:05:00 BST,c1,g4,MCCI_IN010000UK13,200000000101,200000000201,g3,NONE
+2026-06-02 09:00:00 BST,c2,g5,RCMR_IN010000UK05,200000000101,200000000201,NotProvided,NONE`
+	metadata := `{"practices": [{"odsCode": "A12345", "name": "Riverside", "asids": ["200000000101"]}],
+		"sicbls": [{"odsCode": "00L", "name": "North", "practices": ["A12345"]}]}`
+	events, err := mi.ParseSpineCSV(strings.NewReader(csv))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	md, err := mi.LoadMetadata(strings.NewReader(metadata))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	transfers := mi.Classify(events, 14*24*time.Hour)
+	mi.Attribute(transfers, md.Lookup())
+	r := mi.BuildReport(transfers, time.Date(2026, 7, 15, 0, 0, 0, 0, time.UTC))
+	n := r.National[0]
+	fmt.Println(n.Year, n.Month, n.TransferCount, *n.IntegratedOnTime.TransferPercentage)
+	p := r.Practices[0]
+	rt := p.Metrics[0].RequestedTransfers
+	fmt.Println(p.ODSCode, p.SICBLODSCode, rt.RequestedCount, rt.IntegratedWithin3DaysCount, *rt.FailuresTotalPercentOfRequested)
+	// Output:
+	// 2026 6 2 50
+	// A12345 00L 2 1 50
+}
