@@ -70,10 +70,10 @@ func TestClassifyManyMessages(t *testing.T) {
 
 func TestParseInteraction(t *testing.T) {
 	for in, want := range map[string]mi.Interaction{
-		"urn:nhs:names:services:gp2gp/RCMR_IN010000UK05": mi.InteractionEHRRequest,
-		"urn:nhs:names:services:gp2gp/MCCI_IN010000UK13": mi.InteractionAck,
+		"urn:nhs:names:services:gp2gp/RCMR_IN010000UK05":   mi.InteractionEHRRequest,
+		"urn:nhs:names:services:gp2gp/MCCI_IN010000UK13":   mi.InteractionAck,
 		" urn:nhs:names:services:gp2gp/copc_in000001uk01 ": mi.InteractionCOPC,
-		"RCMR_IN030000UK07":                              mi.InteractionEHRExtractRedacted,
+		"RCMR_IN030000UK07": mi.InteractionEHRExtractRedacted,
 		"urn:nhs:names:services:gp2gp/XXXX_IN000000UK00": "XXXX_IN000000UK00",
 	} {
 		assert.Equal(t, want, mi.ParseInteraction(in), in)
