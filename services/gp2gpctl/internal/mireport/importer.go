@@ -145,8 +145,9 @@ type convMeta struct {
 }
 
 // row is one Event without its conversation id: message id and ref are
-// text[idStart:idEnd] and text[idEnd:refEnd] of its day; interaction,
-// ASIDs and systems are interned.
+// text[idStart:idEnd] and text[idEnd:refEnd] of its day, as
+// appendMessageID writes them; interaction, ASIDs and systems are
+// interned.
 type row struct {
 	at                                       int64 // Unix ns
 	code                                     int64
@@ -282,11 +283,27 @@ func (imp *importer) add(b *batch, e *parsedRow, dayIndex int, overflow bool) {
 		code:        e.code,
 		hasCode:     e.hasCode,
 	}
-	d.text = append(d.text, b.field(e, fMessageID)...)
+	d.text = appendMessageID(d.text, b.field(e, fMessageID))
 	r.idEnd = uint32(len(d.text))
-	d.text = append(d.text, b.field(e, fRef)...)
+	d.text = appendMessageID(d.text, b.field(e, fRef))
 	r.refEnd = uint32(len(d.text))
 	d.rows = append(d.rows, r)
+}
+
+// appendMessageID appends a message id (or ref) in a form that is equal
+// for equal ids and shorter for UUIDs: nothing for none; a UUID's 17-byte
+// convKey after a byte 1; anything else after a byte 0. Ids are only ever
+// compared (see dayClassifier.token), never read back.
+func appendMessageID(text, id []byte) []byte {
+	if len(id) == 0 {
+		return text
+	}
+	if k, ok := uuidKey(id); ok {
+		text = append(text, 1)
+		return append(text, k[:]...)
+	}
+	text = append(text, 0)
+	return append(text, id...)
 }
 
 // startDay makes the arenas of a window day before its file is read:

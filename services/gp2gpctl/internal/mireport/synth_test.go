@@ -238,7 +238,7 @@ func (w *synthWriter) conversation(at time.Time, req, snd, reqSys, sndSys string
 		t = t.Add(minutes(1, 30))
 		cont := send(t, urnCOPC, req, snd, "", -1)
 		send(t.Add(time.Second), urnAck, snd, req, cont, -1)
-		n := 1 + w.rng.IntN(7)
+		n := 1 + w.rng.IntN(9)
 		for range n {
 			t = t.Add(minutes(0, 3))
 			frag := send(t, urnCOPC, snd, req, "", -1)
