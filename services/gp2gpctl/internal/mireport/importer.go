@@ -38,7 +38,7 @@ type importer struct {
 	window int
 
 	ids     map[convKey]convRef // every conversation seen, open or classified
-	longIDs map[string]convRef  // those whose id is not a convKey
+	longIDs map[string]convRef  // those whose id is too long for a convKey
 	days    []*day              // open conversations by the day index they started on
 	firsts  [][]int64           // first row time of each conversation, by day, kept after classification
 	strs    interner
@@ -70,62 +70,20 @@ type dayJob struct {
 	out    []mi.Transfer // empty, with room for a transfer per conversation; nil: none
 }
 
-// convKey is a conversation id that is a UUID (as Spine's are): its 16
-// bytes and the case of its letters (0 none, 1 upper, 2 lower), a small
-// map key without pointers.
-type convKey [17]byte
+// convKey is a conversation id of up to 39 bytes (Spine's are UUIDs, 36),
+// length first: a map key without pointers, quick to hash and compare.
+type convKey [40]byte
 
-// uuidKey returns the convKey of id, and false when id is not a UUID in
-// one letter case.
-func uuidKey(id []byte) (convKey, bool) {
+// keyOf returns the convKey of id, and false when id is too long for one.
+func keyOf(id []byte) (convKey, bool) {
 	var k convKey
-	if len(id) != 36 || id[8] != '-' || id[13] != '-' || id[18] != '-' || id[23] != '-' {
+	if len(id) >= len(k) {
 		return k, false
 	}
-	var flags byte
-	for i, p := range uuidPairs {
-		hi, lo := hexDigit[id[p]], hexDigit[id[p+1]]
-		flags |= hi | lo
-		k[i] = hi<<4 | lo&0x0f
-	}
-	switch flags & (hexBad | hexUpper | hexLower) {
-	case 0:
-	case hexUpper:
-		k[16] = 1
-	case hexLower:
-		k[16] = 2
-	default:
-		return k, false
-	}
+	k[0] = byte(len(id))
+	copy(k[1:], id)
 	return k, true
 }
-
-// uuidPairs are the offsets of the 16 hex pairs of a UUID's text.
-var uuidPairs = [16]int{0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34}
-
-// hexDigit maps a byte to its value as a hex digit in the low four bits,
-// with flags above: a letter's case, or not a hex digit at all.
-var hexDigit = func() (t [256]byte) {
-	for c := range t {
-		switch {
-		case '0' <= c && c <= '9':
-			t[c] = byte(c - '0')
-		case 'a' <= c && c <= 'f':
-			t[c] = byte(c-'a'+10) | hexLower
-		case 'A' <= c && c <= 'F':
-			t[c] = byte(c-'A'+10) | hexUpper
-		default:
-			t[c] = hexBad
-		}
-	}
-	return t
-}()
-
-const (
-	hexUpper = 1 << 4
-	hexLower = 1 << 5
-	hexBad   = 1 << 6
-)
 
 // convRef locates a conversation: the day index it started on and its
 // index among that day's conversations.
@@ -145,9 +103,8 @@ type convMeta struct {
 }
 
 // row is one Event without its conversation id: message id and ref are
-// text[idStart:idEnd] and text[idEnd:refEnd] of its day, as
-// appendMessageID writes them; interaction, ASIDs and systems are
-// interned.
+// text[idStart:idEnd] and text[idEnd:refEnd] of its day; interaction,
+// ASIDs and systems are interned.
 type row struct {
 	at                                       int64 // Unix ns
 	code                                     int64
@@ -226,17 +183,17 @@ func (imp *importer) addBatch(dayIndex int, b *batch) {
 
 // lookup finds a conversation by id; remember, given what lookup
 // returned, records it.
-func (imp *importer) lookup(id []byte) (ref convRef, known bool, k convKey, isUUID bool) {
-	if k, isUUID = uuidKey(id); isUUID {
+func (imp *importer) lookup(id []byte) (ref convRef, known bool, k convKey, short bool) {
+	if k, short = keyOf(id); short {
 		ref, known = imp.ids[k]
 	} else {
 		ref, known = imp.longIDs[string(id)]
 	}
-	return ref, known, k, isUUID
+	return ref, known, k, short
 }
 
-func (imp *importer) remember(id []byte, k convKey, isUUID bool, ref convRef) {
-	if isUUID {
+func (imp *importer) remember(id []byte, k convKey, short bool, ref convRef) {
+	if short {
 		imp.ids[k] = ref
 	} else {
 		imp.longIDs[string(id)] = ref
@@ -246,7 +203,7 @@ func (imp *importer) remember(id []byte, k convKey, isUUID bool, ref convRef) {
 func (imp *importer) add(b *batch, e *parsedRow, dayIndex int, overflow bool) {
 	at := e.at
 	convID := b.field(e, fConversation)
-	ref, known, key, isUUID := imp.lookup(convID)
+	ref, known, key, short := imp.lookup(convID)
 	var d *day
 	switch {
 	case !known && overflow:
@@ -254,7 +211,7 @@ func (imp *importer) add(b *batch, e *parsedRow, dayIndex int, overflow bool) {
 	case !known:
 		d = imp.days[dayIndex]
 		ref = convRef{day: uint32(dayIndex), index: uint32(len(d.convs))}
-		imp.remember(convID, key, isUUID, ref)
+		imp.remember(convID, key, short, ref)
 		start := len(d.text)
 		d.text = append(d.text, convID...)
 		d.convs = append(d.convs, convMeta{idStart: uint32(start), idEnd: uint32(len(d.text))})
@@ -283,27 +240,11 @@ func (imp *importer) add(b *batch, e *parsedRow, dayIndex int, overflow bool) {
 		code:        e.code,
 		hasCode:     e.hasCode,
 	}
-	d.text = appendMessageID(d.text, b.field(e, fMessageID))
+	d.text = append(d.text, b.field(e, fMessageID)...)
 	r.idEnd = uint32(len(d.text))
-	d.text = appendMessageID(d.text, b.field(e, fRef))
+	d.text = append(d.text, b.field(e, fRef)...)
 	r.refEnd = uint32(len(d.text))
 	d.rows = append(d.rows, r)
-}
-
-// appendMessageID appends a message id (or ref) in a form that is equal
-// for equal ids and shorter for UUIDs: nothing for none; a UUID's 17-byte
-// convKey after a byte 1; anything else after a byte 0. Ids are only ever
-// compared (see dayClassifier.token), never read back.
-func appendMessageID(text, id []byte) []byte {
-	if len(id) == 0 {
-		return text
-	}
-	if k, ok := uuidKey(id); ok {
-		text = append(text, 1)
-		return append(text, k[:]...)
-	}
-	text = append(text, 0)
-	return append(text, id...)
 }
 
 // startDay makes the arenas of a window day before its file is read:

@@ -459,3 +459,16 @@ func TestMoreTransfersThanEstimated(t *testing.T) {
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Equal(t, want, conversationOrder(r))
 }
+
+func TestLongConversationIDs(t *testing.T) {
+	l := newLogs(t)
+	long := strings.Repeat("c", 45)
+	l.integrated(long, "2026-03-30 10:00:00", "2026-03-31 09:00:00", reqASID)
+	l.integrated("short", "2026-03-30 10:00:00", "2026-03-30 10:30:00", reqASID)
+	l.write(t)
+	r := runReport(t, "--spine-csv", l.dir, "--ods-metadata", writeMetadata(t, metadata),
+		"--start", "2026-03-30", "--end", "2026-03-30", "--cutoff", "1")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, "Integrated on time", r.transfers[long]["status"], "its final ack, read from the overflow day, found it")
+	assert.Equal(t, []any{long, "short"}, conversationOrder(r))
+}
