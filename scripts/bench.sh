@@ -26,6 +26,7 @@ count="${BENCH_COUNT:-5}"
 declare -A benchtimes=(
 	[./libs/bus/]=3000x
 	[./libs/hl7/]=1s
+	[./libs/mi/]=1s
 	[./services/devstack/]=250x
 	[./services/gp2gpctl/internal/mireport/]=1x
 )

@@ -13,14 +13,19 @@ func parseSpineTimeFast[T string | []byte](s T) (time.Time, bool) {
 	if len(s) < 20 || s[4] != '-' || s[7] != '-' || (s[10] != ' ' && s[10] != 'T') || s[13] != ':' || s[16] != ':' {
 		return time.Time{}, false
 	}
-	year, ok1 := digits(s[0:4])
-	month, ok2 := digits(s[5:7])
-	day, ok3 := digits(s[8:10])
-	hour, ok4 := digits(s[11:13])
-	minute, ok5 := digits(s[14:16])
-	sec, ok6 := digits(s[17:19])
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) ||
-		month < 1 || month > 12 || day < 1 || day > daysIn(month, year) || hour > 23 || minute > 59 || sec > 59 {
+	// The digit positions of "2006-01-02 15:04:05", checked at once.
+	var bad byte
+	for _, i := range [...]int{0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18} {
+		bad |= (s[i] - '0') & 0xf0 // not 0–9: the byte is < '0' (wraps) or > '9'
+		bad |= (s[i] - '0' + 6) & 0x10
+	}
+	if bad != 0 {
+		return time.Time{}, false
+	}
+	d2 := func(i int) int { return int(s[i]-'0')*10 + int(s[i+1]-'0') }
+	year, month, day := d2(0)*100+d2(2), d2(5), d2(8)
+	hour, minute, sec := d2(11), d2(14), d2(17)
+	if month < 1 || month > 12 || day < 1 || day > daysIn(month, year) || hour > 23 || minute > 59 || sec > 59 {
 		return time.Time{}, false
 	}
 	rest := s[19:]
