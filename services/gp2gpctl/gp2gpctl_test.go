@@ -204,6 +204,10 @@ func TestUsage(t *testing.T) {
 	_, stderr, code = run(t, "mi", "report", "-start", "2026-03-01")
 	assert.Equal(t, gp2gpctl.ExitUsage, code)
 	assert.Contains(t, stderr, "--spine-csv is required")
+	missing := filepath.Join(t.TempDir(), "none")
+	_, stderr, code = run(t, "mi", "report", "--spine-csv", missing, "--ods-metadata", missing, "--start", "2026-03-01", "--end", "2026-03-01")
+	assert.Equal(t, gp2gpctl.ExitFailure, code)
+	assert.Contains(t, stderr, "gp2gpctl mi report: ")
 }
 
 // manifestRow is what samples/MANIFEST.md says of a sample.
