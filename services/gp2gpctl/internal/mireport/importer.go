@@ -29,8 +29,8 @@ import (
 // recycled from day to day, so that the garbage collector has next to
 // nothing to scan and little fresh memory is needed. The goroutine that
 // calls addBatch assembles conversations; classifiers on their own
-// goroutines classify the days handed over to them, and a collector puts
-// their transfers in order.
+// goroutines classify and attribute the days handed over to them, each
+// writing a day's transfers into its region of one slice.
 type importer struct {
 	cutoff time.Duration
 	// window is how many day files the requests are taken from; the
@@ -42,7 +42,6 @@ type importer struct {
 	days    []*day              // open conversations by the day index they started on
 	firsts  [][]int64           // first row time of each conversation, by day, kept after classification
 	strs    interner
-	rows    int
 	// lateRows counts rows left out for being filed after their
 	// conversation was classified.
 	lateRows int
@@ -178,7 +177,6 @@ func (imp *importer) addBatch(dayIndex int, b *batch) {
 	for i := range b.rows {
 		imp.add(b, &b.rows[i], dayIndex, overflow)
 	}
-	imp.rows += len(b.rows)
 }
 
 // lookup finds a conversation by id; remember, given what lookup
