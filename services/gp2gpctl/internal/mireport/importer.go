@@ -232,11 +232,15 @@ func (imp *importer) add(b *batch, e *parsedRow, dayIndex int, overflow bool) {
 		idStart:     uint32(len(d.text)),
 		interaction: imp.strs.few(&imp.strs.interactions, b.field(e, fInteraction)),
 		sender:      imp.strs.asid(b.field(e, fSender)),
-		recipient:   imp.strs.asid(b.field(e, fRecipient)),
-		from:        imp.strs.few(&imp.strs.systems, b.field(e, fFrom)),
-		to:          imp.strs.few(&imp.strs.systems, b.field(e, fTo)),
 		code:        e.code,
 		hasCode:     e.hasCode,
+	}
+	// Classify reads the recipient and the systems of the EHR request only
+	// (the sending practice, the suppliers): the other rows go without.
+	if imp.strs.isRequest(r.interaction) {
+		r.recipient = imp.strs.asid(b.field(e, fRecipient))
+		r.from = imp.strs.few(&imp.strs.systems, b.field(e, fFrom))
+		r.to = imp.strs.few(&imp.strs.systems, b.field(e, fTo))
 	}
 	d.text = append(d.text, b.field(e, fMessageID)...)
 	r.idEnd = uint32(len(d.text))
@@ -565,15 +569,28 @@ func (in *interner) few(list *[]fewValue, b []byte) uint32 {
 	}
 	i := in.any(b)
 	if len(*list) < fewValues {
-		*list = append(*list, fewValue{index: i, last: last})
+		*list = append(*list, fewValue{index: i, last: last,
+			request: mi.ParseInteraction(in.strs[i]) == mi.InteractionEHRRequest})
 	}
 	return i
 }
 
+// isRequest reports whether the interned interaction i is the EHR
+// request.
+func (in *interner) isRequest(i uint32) bool {
+	for _, v := range in.interactions {
+		if v.index == i {
+			return v.request
+		}
+	}
+	return mi.ParseInteraction(in.strs[i]) == mi.InteractionEHRRequest
+}
+
 // fewValue is an interned value of a column with few values.
 type fewValue struct {
-	index uint32
-	last  byte // of the value, if any
+	index   uint32
+	last    byte // of the value, if any
+	request bool // the value is the EHR request interaction
 }
 
 // asid interns an ASID: a number of up to 15 digits as a number (with
