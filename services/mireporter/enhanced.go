@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -97,7 +98,7 @@ func (x *enhanced) handle(ctx context.Context, ev *gp2gpv1.TransferEvent) error 
 // needsTransfer reports whether ev's MI events need the transfer record.
 func needsTransfer(ev *gp2gpv1.TransferEvent) bool {
 	switch ev.GetState() {
-	case gp2gpv1.TransferState_TRANSFER_STATE_REGISTERED, gp2gpv1.TransferState_TRANSFER_STATE_REQUEST_SENT,
+	case gp2gpv1.TransferState_TRANSFER_STATE_REQUEST_SENT,
 		gp2gpv1.TransferState_TRANSFER_STATE_FAILED, gp2gpv1.TransferState_TRANSFER_STATE_EXTRACT_SENT,
 		gp2gpv1.TransferState_TRANSFER_STATE_READY_TO_INTEGRATE, gp2gpv1.TransferState_TRANSFER_STATE_INTEGRATED,
 		gp2gpv1.TransferState_TRANSFER_STATE_REJECTED:
@@ -363,13 +364,11 @@ func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	for n > 0 && !utf8RuneStart(s[n]) {
+	for n > 0 && !utf8.RuneStart(s[n]) {
 		n--
 	}
 	return s[:n]
 }
-
-func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
 // poster posts the outbox's events to the MI API.
 type poster struct {

@@ -146,8 +146,7 @@ func TestEnhancedMIEventsReachTheAPIOnceThroughAnOutageAndARestart(t *testing.T)
 		requesting = gp2gpv1.Side_SIDE_REQUESTING
 		sending    = gp2gpv1.Side_SIDE_SENDING
 	)
-	s := func(st gp2gpv1.TransferState) gp2gpv1.TransferState { return st }
-	r.lifecycle(requesting, convOK, 1, 0, s(gp2gpv1.TransferState_TRANSFER_STATE_REGISTERED), at, "")
+	r.lifecycle(requesting, convOK, 1, 0, gp2gpv1.TransferState_TRANSFER_STATE_REGISTERED, at, "")
 	r.lifecycle(requesting, convOK, 2, gp2gpv1.TransferState_TRANSFER_STATE_REGISTERED, gp2gpv1.TransferState_TRANSFER_STATE_REQUEST_SENT, at.Add(time.Second), "")
 	r.lifecycle(sending, convOK, 1, 0, gp2gpv1.TransferState_TRANSFER_STATE_REQUEST_RECEIVED, at.Add(2*time.Second), "")
 	r.lifecycle(sending, convOK, 3, gp2gpv1.TransferState_TRANSFER_STATE_RECORD_REQUESTED, gp2gpv1.TransferState_TRANSFER_STATE_EXTRACT_SENT, at.Add(3*time.Second), "")

@@ -56,7 +56,7 @@ func (f *figures) Transfer(ctx context.Context, conversationID string) (mi.Trans
 	if f.kv == nil {
 		return mi.Transfer{}, false, nil
 	}
-	e, err := f.kv.Get(ctx, prefixClosed+keyToken(conv))
+	e, err := f.kv.Get(ctx, closedKey(conv))
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return mi.Transfer{}, false, nil
 	}
@@ -71,28 +71,25 @@ func (f *figures) Transfer(ctx context.Context, conversationID string) (mi.Trans
 }
 
 // practiceMetrics groups practice counts by ODS code: months most recent
-// first; name and Sub-ICB location from the most recent month.
+// first (the counts of one month under several keys summed); name and
+// Sub-ICB location from the most recent month.
 func practiceMetrics(pcs []practiceCounts) []mi.PracticeMetrics {
 	slices.SortFunc(pcs, func(a, b practiceCounts) int {
 		return cmp.Or(cmp.Compare(a.key.ODS, b.key.ODS), cmp.Compare(b.month.String(), a.month.String()))
 	})
 	var out []mi.PracticeMetrics
 	for i := 0; i < len(pcs); {
-		j := i
-		var months []mi.PracticeMonth
-		byMonth := map[mi.Month]mi.Counts{}
-		for ; j < len(pcs) && pcs[j].key.ODS == pcs[i].key.ODS; j++ {
-			byMonth[pcs[j].month] = byMonth[pcs[j].month].Add(pcs[j].counts)
+		first := pcs[i]
+		if i == 0 || first.key.ODS != pcs[i-1].key.ODS {
+			k := first.key
+			out = append(out, mi.PracticeMetrics{ODSCode: k.ODS, Name: k.Name, SICBLODSCode: k.SICBLODS, SICBLName: k.SICBLName})
 		}
-		for _, pc := range pcs[i:j] {
-			if c, ok := byMonth[pc.month]; ok {
-				months = append(months, mi.PracticeMonth{Year: pc.month.Year, Month: int(pc.month.Month), RequestedTransfers: mi.RequestedTransfersOf(c)})
-				delete(byMonth, pc.month)
-			}
+		var c mi.Counts
+		for ; i < len(pcs) && pcs[i].key.ODS == first.key.ODS && pcs[i].month == first.month; i++ {
+			c = c.Add(pcs[i].counts)
 		}
-		k := pcs[i].key
-		out = append(out, mi.PracticeMetrics{ODSCode: k.ODS, Name: k.Name, SICBLODSCode: k.SICBLODS, SICBLName: k.SICBLName, Metrics: months})
-		i = j
+		p := &out[len(out)-1]
+		p.Metrics = append(p.Metrics, mi.PracticeMonth{Year: first.month.Year, Month: int(first.month.Month), RequestedTransfers: mi.RequestedTransfersOf(c)})
 	}
 	return out
 }
@@ -136,7 +133,7 @@ func (f *figures) write(ctx context.Context) error {
 			Practices: practiceMetrics(f.model.practices(m, "")),
 		})
 		if err == nil {
-			_, err = f.kv.Put(ctx, prefixFigures+m.String(), data)
+			_, err = f.kv.Put(ctx, figuresKeys+m.String(), data)
 		}
 		if err != nil {
 			f.model.markChanged(months[i:])

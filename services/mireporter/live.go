@@ -32,12 +32,18 @@ import (
 // its key and is counted once. When a conversation's cutoff passes, its
 // classification is written under t. and its message keys are deleted.
 const (
-	prefixMessage  = "m."
-	prefixClosed   = "t."
-	prefixASID     = "a."
-	prefixFigures  = "f."
+	messageKeys    = "m."
+	closedKeys     = "t."
+	asidKeys       = "a."
+	figuresKeys    = "f."
 	keyTokenMaxLen = 64
 )
+
+// messageKey is the key of message id of conversation conv.
+func messageKey(conv, id string) string { return messageKeys + keyToken(conv) + "." + keyToken(id) }
+
+// closedKey is the key of conversation conv's closed classification.
+func closedKey(conv string) string { return closedKeys + keyToken(conv) }
 
 // keyToken makes id usable as one key token: ids that are not plain
 // (letters, digits, '-', '_', at most 64 bytes) are replaced by a hash.
@@ -159,7 +165,7 @@ func (l *live) handleMessage(ctx context.Context, msg *bus.Msg) error {
 	if err != nil {
 		return bus.Permanent(err)
 	}
-	_, err = l.kv.Create(ctx, prefixMessage+keyToken(s.Conversation)+"."+keyToken(s.ID), data)
+	_, err = l.kv.Create(ctx, messageKey(s.Conversation, s.ID), data)
 	if errors.Is(err, jetstream.ErrKeyExists) {
 		return nil // seen before: counted once
 	}
@@ -173,7 +179,7 @@ func (l *live) handleLifecycle(ctx context.Context, ev *gp2gpv1.TransferEvent) e
 		if asid == "" || ods == "" || l.model.knows(asid, ods) {
 			continue
 		}
-		if _, err := l.kv.Put(ctx, prefixASID+keyToken(asid), []byte(asid+" "+ods)); err != nil {
+		if _, err := l.kv.Put(ctx, asidKeys+keyToken(asid), []byte(asid+" "+ods)); err != nil {
 			return err
 		}
 	}
@@ -217,13 +223,9 @@ func (l *live) apply(e jetstream.KeyValueEntry) {
 	l.mu.Unlock()
 	key, put := e.Key(), e.Operation() == jetstream.KeyValuePut
 	switch {
-	case strings.HasPrefix(key, prefixMessage):
-		rest := strings.TrimPrefix(key, prefixMessage)
-		conv, id, _ := strings.Cut(rest, ".")
-		if !put {
-			l.model.removeEvent(conv, id)
-			return
-		}
+	case strings.HasPrefix(key, messageKeys) && put:
+		// A message key is deleted only once its conversation is closed,
+		// when the model has already let go of its events.
 		var s storedEvent
 		if err := json.Unmarshal(e.Value(), &s); err != nil {
 			l.logger.Error("mireporter: unreadable message event in the MI bucket", "key", key, "error", err)
@@ -236,7 +238,7 @@ func (l *live) apply(e jetstream.KeyValueEntry) {
 			l.stale = append(l.stale, key)
 			l.mu.Unlock()
 		}
-	case strings.HasPrefix(key, prefixClosed) && put:
+	case strings.HasPrefix(key, closedKeys) && put:
 		var r closedRecord
 		if err := json.Unmarshal(e.Value(), &r); err != nil {
 			l.logger.Error("mireporter: unreadable classification in the MI bucket", "key", key, "error", err)
@@ -247,11 +249,11 @@ func (l *live) apply(e jetstream.KeyValueEntry) {
 		if ids := l.model.setFinal(r.Conversation, r.Transfer); len(ids) > 0 {
 			l.mu.Lock()
 			for _, id := range ids {
-				l.stale = append(l.stale, prefixMessage+keyToken(r.Conversation)+"."+keyToken(id))
+				l.stale = append(l.stale, messageKey(r.Conversation, id))
 			}
 			l.mu.Unlock()
 		}
-	case strings.HasPrefix(key, prefixASID) && put:
+	case strings.HasPrefix(key, asidKeys) && put:
 		if asid, ods, ok := strings.Cut(string(e.Value()), " "); ok {
 			l.model.learn(asid, ods)
 		}
@@ -345,7 +347,7 @@ func (l *live) close(ctx context.Context, c closing) error {
 	// The ids are taken before the classification is written: the watcher
 	// may apply it (and forget the events) before Put returns.
 	ids := l.model.openIDs(c.conv)
-	if _, err := l.kv.Put(ctx, prefixClosed+keyToken(c.conv), data); err != nil {
+	if _, err := l.kv.Put(ctx, closedKey(c.conv), data); err != nil {
 		return err
 	}
 	// From here a message event of the conversation is not counted: one
@@ -357,7 +359,7 @@ func (l *live) close(ctx context.Context, c closing) error {
 	l.logger.Debug("mireporter: closed a conversation", "conversation_id", c.conv, "message_keys", len(ids))
 	var errs []error
 	for _, id := range ids {
-		if err := l.kv.Delete(ctx, prefixMessage+keyToken(c.conv)+"."+keyToken(id)); err != nil {
+		if err := l.kv.Delete(ctx, messageKey(c.conv, id)); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -90,9 +90,9 @@ func Run(ctx context.Context, cfg Config, opts ...Option) error {
 	var client *miapi.Client
 	if cfg.APIURL != "" {
 		var err error
-		copts := append([]miapi.ClientOption{miapi.WithAPIKey(cfg.APIKey)}, o.client...)
-		if cfg.APIKey == "" {
-			copts = o.client
+		copts := o.client
+		if cfg.APIKey != "" {
+			copts = append([]miapi.ClientOption{miapi.WithAPIKey(cfg.APIKey)}, copts...)
 		}
 		if client, err = miapi.NewClient(cfg.APIURL, copts...); err != nil {
 			return fmt.Errorf("%s: %s: %w", Name, EnvAPIURL, err)

@@ -97,19 +97,6 @@ func (m *model) addEvent(e mi.Event, seq uint64) bool {
 	return true
 }
 
-// removeEvent forgets a message event (its key was deleted once the
-// conversation was closed).
-func (m *model) removeEvent(conv, messageID string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if evs := m.open[conv]; evs != nil {
-		delete(evs, messageID)
-		if len(evs) == 0 {
-			delete(m.open, conv)
-		}
-	}
-}
-
 // learn records that asid is practice ods.
 func (m *model) learn(asid, ods string) {
 	asid, ods = strings.TrimSpace(asid), strings.ToUpper(strings.TrimSpace(ods))
