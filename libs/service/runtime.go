@@ -94,6 +94,10 @@ func Start(ctx context.Context, name string, cfg Config, opts ...StartOption) (*
 		rt.shutdownTracer(ctx)
 		return nil, fmt.Errorf("%s: metrics: %w", name, err)
 	}
+	if err = ops.RegisterRuntimeMetrics(rt.Meter.Meter(ops.ScopeName)); err != nil {
+		rt.shutdownTracer(ctx)
+		return nil, fmt.Errorf("%s: metrics: %w", name, err)
+	}
 	rt.Conn, err = connect(ctx, name, cfg.NATS, logger)
 	if err != nil {
 		rt.shutdownTracer(ctx)

@@ -363,3 +363,30 @@ func TestNewMeterProviderRefusesBadInput(t *testing.T) {
 		})
 	}
 }
+
+func TestRuntimeMetrics(t *testing.T) {
+	mp := newMeterProvider(t)
+	require.NoError(t, ops.RegisterRuntimeMetrics(mp.Meter(ops.ScopeName)))
+	release := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() { <-release })
+	}
+	defer func() {
+		close(release)
+		wg.Wait()
+	}()
+
+	e := scrape(t, mp)
+	for _, name := range []string{"go_goroutine_count", "go_memory_used_bytes", "go_memory_heap_objects_bytes"} {
+		require.True(t, e.has(name), "%s missing", name)
+	}
+	for _, s := range e.samples {
+		switch s.name {
+		case "go_goroutine_count":
+			assert.GreaterOrEqual(t, s.value, 50.0, "the 50 parked goroutines count")
+		case "go_memory_used_bytes", "go_memory_heap_objects_bytes":
+			assert.Positive(t, s.value, s.name)
+		}
+	}
+}

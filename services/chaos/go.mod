@@ -1,0 +1,56 @@
+module github.com/nhsengland/gp2gp/services/chaos
+
+go 1.26.0
+
+require (
+	github.com/antithesishq/antithesis-sdk-go v0.8.0-default-no-op // indirect
+	github.com/beevik/etree v1.8.1 // indirect
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/google/go-tpm v0.9.8 // indirect
+	github.com/klauspost/compress v1.20.3 // indirect
+	github.com/minio/highwayhash v1.0.4 // indirect
+	github.com/nats-io/jwt/v2 v2.8.2 // indirect
+	github.com/nats-io/nats-server/v2 v2.15.2 // indirect
+	github.com/nats-io/nkeys v0.4.16 // indirect
+	github.com/nats-io/nuid v1.0.1 // indirect
+	github.com/nhsengland/gp2gp/libs/xmldoc v0.0.0 // indirect
+	go.opentelemetry.io/otel v1.47.0 // indirect
+	go.opentelemetry.io/otel/trace v1.47.0 // indirect
+	golang.org/x/crypto v0.58.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/time v0.16.0 // indirect
+)
+
+tool github.com/nats-io/nats-server/v2
+
+require (
+	github.com/google/uuid v1.6.0
+	github.com/nats-io/nats.go v1.55.0
+	github.com/nhsengland/gp2gp/libs/bus v0.0.0
+	github.com/nhsengland/gp2gp/libs/directory v0.0.0
+	github.com/nhsengland/gp2gp/libs/hl7 v0.0.0
+	github.com/nhsengland/gp2gp/libs/practicesim v0.0.0
+	github.com/nhsengland/gp2gp/libs/transfer v0.0.0
+	github.com/nhsengland/gp2gp/proto v0.0.0
+	google.golang.org/protobuf v1.36.12
+)
+
+replace (
+	github.com/nhsengland/gp2gp/libs/bus => ../../libs/bus
+	github.com/nhsengland/gp2gp/libs/directory => ../../libs/directory
+	github.com/nhsengland/gp2gp/libs/ebxml => ../../libs/ebxml
+	github.com/nhsengland/gp2gp/libs/hl7 => ../../libs/hl7
+	github.com/nhsengland/gp2gp/libs/largemsg => ../../libs/largemsg
+	github.com/nhsengland/gp2gp/libs/mi => ../../libs/mi
+	github.com/nhsengland/gp2gp/libs/miapi => ../../libs/miapi
+	github.com/nhsengland/gp2gp/libs/natsauth => ../../libs/natsauth
+	github.com/nhsengland/gp2gp/libs/natsembed => ../../libs/natsembed
+	github.com/nhsengland/gp2gp/libs/practicesim => ../../libs/practicesim
+	github.com/nhsengland/gp2gp/libs/service => ../../libs/service
+	github.com/nhsengland/gp2gp/libs/spectest => ../../libs/spectest
+	github.com/nhsengland/gp2gp/libs/spine => ../../libs/spine
+	github.com/nhsengland/gp2gp/libs/stage => ../../libs/stage
+	github.com/nhsengland/gp2gp/libs/transfer => ../../libs/transfer
+	github.com/nhsengland/gp2gp/libs/xmldoc => ../../libs/xmldoc
+	github.com/nhsengland/gp2gp/proto => ../../proto
+)
