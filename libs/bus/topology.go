@@ -68,9 +68,6 @@ const (
 	// BucketBodies is the object store holding message bodies too large for
 	// a bus message (claim checks).
 	BucketBodies = "gp2gp_bodies"
-	// BucketRecords is the object store holding records: received extracts,
-	// their summaries and attachments, and large vendor content.
-	BucketRecords = "gp2gp_records"
 	// BucketMI is the key-value bucket holding the mireporter's state: one
 	// entry per conversation (its message events and classification).
 	BucketMI = "gp2gp_mi"
@@ -367,13 +364,39 @@ func (o ObjectStoreSpec) Config(p Profile) jetstream.ObjectStoreConfig {
 	}
 }
 
-var (
-	// BodiesStore holds bus message bodies over the inline limit, as long
-	// as the messages themselves are kept.
-	BodiesStore = ObjectStoreSpec{Bucket: BucketBodies, Description: "Bus message bodies too large to travel inline", TTL: busRetention}
-	// RecordsStore holds records, as long as transfer state is kept.
-	RecordsStore = ObjectStoreSpec{Bucket: BucketRecords, Description: "Patient records: extracts, summaries, attachments", TTL: 84 * day}
-)
+// BodiesStore holds bus message bodies over the inline limit, as long as
+// the messages themselves are kept.
+var BodiesStore = ObjectStoreSpec{Bucket: BucketBodies, Description: "Bus message bodies too large to travel inline", TTL: busRetention}
+
+// recordsBucketPrefix starts the name of every practice's records object
+// store.
+const recordsBucketPrefix = "gp2gp_records_"
+
+// RecordsBucket is the name of the object store holding practice ods's
+// records: the extracts it received, their summaries and attachments, and
+// the content its system supplies by reference when it sends a record.
+// Each practice has its own, so that a vendor's credentials can be given
+// the object stores of its own practices and no other (NATS permissions
+// cannot tell one object of a bucket from another). ods is an ODS code as
+// configured (upper-case letters and digits, 3 to 10 of them), which makes
+// a valid bucket name.
+func RecordsBucket(ods string) string { return recordsBucketPrefix + ods }
+
+// RecordsStore is practice ods's records object store, kept as long as
+// transfer state is.
+func RecordsStore(ods string) ObjectStoreSpec {
+	return ObjectStoreSpec{Bucket: RecordsBucket(ods),
+		Description: "Patient records of practice " + ods + ": extracts, summaries, attachments", TTL: 84 * day}
+}
+
+// RecordsStores are the records object stores of practices ps, one each.
+func RecordsStores(ps []Practice) []ObjectStoreSpec {
+	out := make([]ObjectStoreSpec, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, RecordsStore(p.ODS))
+	}
+	return out
+}
 
 // ConsumerSpec declares a durable pull consumer and how the runner treats
 // its messages.
@@ -571,7 +594,7 @@ func SenderTopology(group string, ps []Practice) Topology {
 	return Topology{
 		Streams:      common(recordRequestsStream, recordResponsesStream, acksStream),
 		KeyValues:    []KeyValueSpec{TransfersBucket, PatientsBucket},
-		ObjectStores: []ObjectStoreSpec{BodiesStore, RecordsStore},
+		ObjectStores: append([]ObjectStoreSpec{BodiesStore}, RecordsStores(ps)...),
 		Consumers: []ConsumerSpec{SenderRequests(group, ps), SenderRecordResponses(group, ps), TimerConsumer(group, "sender"),
 			SenderCommands(group, ps)},
 	}
@@ -602,7 +625,7 @@ func ReceiverTopology(group string, ps []Practice) Topology {
 	return Topology{
 		Streams:      common(recordsReadyStream, integrationsStream, acksStream),
 		KeyValues:    []KeyValueSpec{TransfersBucket, PatientsBucket},
-		ObjectStores: []ObjectStoreSpec{BodiesStore, RecordsStore},
+		ObjectStores: append([]ObjectStoreSpec{BodiesStore}, RecordsStores(ps)...),
 		Consumers:    []ConsumerSpec{ReceiverExtracts(group, ps), ReceiverIntegrations(group, ps), TimerConsumer(group, "receiver")},
 	}
 }
@@ -739,7 +762,7 @@ func PracticeTopology(ods string) Topology {
 	return Topology{
 		Streams: []StreamSpec{registrationsStream, recordRequestsStream, recordResponsesStream, recordsReadyStream,
 			integrationsStream, deadLetterStream},
-		ObjectStores: []ObjectStoreSpec{BodiesStore, RecordsStore},
+		ObjectStores: []ObjectStoreSpec{BodiesStore, RecordsStore(ods)},
 		Consumers:    []ConsumerSpec{PracticeRecordRequests(ods), PracticeRecordsReady(ods)},
 	}
 }

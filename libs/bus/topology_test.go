@@ -108,6 +108,48 @@ func TestEnsureIsIdempotentAndFollowsConfiguration(t *testing.T) {
 	assert.Equal(t, 1, s.CachedInfo().Config.Replicas)
 }
 
+// Each practice's records are in an object store of its own, so that a
+// vendor's credentials can be limited to its practices' stores: the
+// stages serving practices declare one per practice, a practice's system
+// only its own, and none is shared.
+func TestRecordsStoresArePerPractice(t *testing.T) {
+	assert.Equal(t, "gp2gp_records_A12345", bus.RecordsBucket("A12345"))
+	st := bus.RecordsStore("B86041")
+	assert.Equal(t, "gp2gp_records_B86041", st.Bucket)
+	assert.Contains(t, st.Description, "B86041")
+	assert.Equal(t, 84*24*time.Hour, st.TTL)
+	assert.Equal(t, []bus.ObjectStoreSpec{bus.RecordsStore("A12345"), bus.RecordsStore("B86041")}, bus.RecordsStores(practices))
+	assert.Empty(t, bus.RecordsStores(nil))
+
+	buckets := func(topo bus.Topology) []string {
+		var out []string
+		for _, o := range topo.ObjectStores {
+			out = append(out, o.Bucket)
+		}
+		return out
+	}
+	both := []string{bus.BucketBodies, "gp2gp_records_A12345", "gp2gp_records_B86041"}
+	assert.ElementsMatch(t, both, buckets(bus.SenderTopology("", practices)))
+	assert.ElementsMatch(t, both, buckets(bus.ReceiverTopology("", practices)))
+	assert.ElementsMatch(t, []string{bus.BucketBodies, "gp2gp_records_A12345"}, buckets(bus.SenderTopology("", practices[:1])))
+	assert.ElementsMatch(t, []string{bus.BucketBodies, "gp2gp_records_B86041"}, buckets(bus.PracticeTopology("B86041")))
+	assert.ElementsMatch(t, []string{bus.BucketBodies}, buckets(bus.RequesterTopology("", practices)))
+
+	srv := natstest.NewServer(t)
+	js := srv.JetStream()
+	ctx := natstest.Context(t, 30*time.Second)
+	require.NoError(t, bus.Ensure(ctx, js, bus.DevProfile, bus.ReceiverTopology("", practices)))
+	for _, p := range practices {
+		obs, err := js.ObjectStore(ctx, bus.RecordsBucket(p.ODS))
+		require.NoError(t, err, p.ODS)
+		status, err := obs.Status(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, 84*24*time.Hour, status.TTL())
+	}
+	_, err := js.ObjectStore(ctx, "gp2gp_records")
+	require.ErrorIs(t, err, jetstream.ErrBucketNotFound, "no records store is shared by every practice")
+}
+
 func TestEnsureRefusesConsumersThatWouldReadEveryPractice(t *testing.T) {
 	srv := natstest.NewServer(t)
 	ctx := natstest.Context(t, 30*time.Second)
@@ -154,7 +196,7 @@ func TestEnsureUpdatesWhatExistsOtherwise(t *testing.T) {
 	require.NoError(t, err)
 	_, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: bus.BucketTransfers, TTL: time.Hour, Storage: jetstream.FileStorage})
 	require.NoError(t, err)
-	_, err = js.CreateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: bus.BucketRecords, Description: "old", Storage: jetstream.FileStorage})
+	_, err = js.CreateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: bus.RecordsBucket("A12345"), Description: "old", Storage: jetstream.FileStorage})
 	require.NoError(t, err)
 
 	require.NoError(t, bus.Ensure(ctx, js, bus.DevProfile, bus.RequesterTopology("", practices)))
@@ -168,7 +210,7 @@ func TestEnsureUpdatesWhatExistsOtherwise(t *testing.T) {
 	st, err := kv.Status(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, 84*24*time.Hour, st.TTL())
-	obs, err := js.ObjectStore(ctx, bus.BucketRecords)
+	obs, err := js.ObjectStore(ctx, bus.RecordsBucket("A12345"))
 	require.NoError(t, err)
 	ost, err := obs.Status(ctx)
 	require.NoError(t, err)

@@ -112,7 +112,7 @@ func (p *Practice) response(ctx context.Context, req *gp2gpv1.RecordRequest, b R
 	content := &gp2gpv1.Content{Content: &gp2gpv1.Content_Inline{Inline: rec.extract}}
 	room := InlineLimit - len(rec.extract)
 	if len(rec.extract) >= InlineLimit {
-		store, err := p.objectStore(ctx, bus.BucketRecords)
+		store, err := p.recordsStore(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("practicesim: record request %s: %w", req.GetRequestId(), err)
 		}
@@ -137,8 +137,8 @@ func (p *Practice) response(ctx context.Context, req *gp2gpv1.RecordRequest, b R
 // attach turns a record's documents into the RecordResponse's attachments,
 // and lists them as sent. Small documents travel inline while their
 // encoded size fits in room bytes; large ones, and those that do not fit,
-// are stored in the records object store under names derived from the
-// request.
+// are stored in the practice's records object store under names derived
+// from the request.
 func (p *Practice) attach(ctx context.Context, requestID string, docs []document, room int) ([]*gp2gpv1.Attachment, []Document, error) {
 	if len(docs) == 0 {
 		return nil, nil, nil
@@ -167,7 +167,7 @@ func (p *Practice) attach(ctx context.Context, requestID string, docs []document
 			}
 		}
 		if store == nil {
-			s, err := p.objectStore(ctx, bus.BucketRecords)
+			s, err := p.recordsStore(ctx)
 			if err != nil {
 				return nil, nil, err
 			}

@@ -130,7 +130,7 @@ func TestLargeRecordTravelsThroughObjectStore(t *testing.T) {
 	assert.Nil(t, rec.GetEhrExtract().GetInline())
 	ref := rec.GetEhrExtract().GetObject()
 	require.NotNil(t, ref, "a large record travels by reference")
-	assert.Equal(t, bus.BucketRecords, ref.GetBucket())
+	assert.Equal(t, bus.RecordsBucket(previousODS), ref.GetBucket(), "in the practice's own records store")
 	assert.Contains(t, ref.GetName(), "REQ-LARGE", "the object is named after the request")
 
 	store, err := f.js.ObjectStore(f.ctx, ref.GetBucket())

@@ -3,7 +3,8 @@
 //
 // A Practice talks to gp2gp only through the documented contracts
 // (gp2gp.v1 messages on the gp2gp.practice.<ODS>.* subjects, large
-// content in the gp2gp_records object store):
+// content in its own records object store, gp2gp_records_<ODS>, and no
+// other practice's):
 //
 //   - As the new practice it publishes registration events (Register),
 //     receives records ready to integrate, checks them (the extract parses,

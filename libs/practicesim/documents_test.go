@@ -71,7 +71,7 @@ func checkDocuments(t *testing.T, f *fixture, rec *gp2gpv1.Record, extract []byt
 		var sum string
 		if ref := a.GetContent().GetObject(); ref != nil {
 			stored++
-			assert.Equal(t, bus.BucketRecords, ref.GetBucket())
+			assert.Equal(t, bus.RecordsBucket(previousODS), ref.GetBucket())
 			assert.Contains(t, ref.GetName(), a.GetDocumentId())
 			size, sum, _ = f.streamed(ref)
 			assert.EqualValues(t, size, ref.GetSize())
@@ -188,7 +188,7 @@ func TestLargeDocumentIsStreamedThroughObjectStore(t *testing.T) {
 	assert.True(t, bytes.HasPrefix(head, []byte("%PDF-1.7\n")), "%q", head)
 
 	// Asked again (a redelivery): the object is reused, not written again.
-	store, err := f.js.ObjectStore(f.ctx, bus.BucketRecords)
+	store, err := f.js.ObjectStore(f.ctx, bus.RecordsBucket(previousODS))
 	require.NoError(t, err)
 	before, err := store.GetInfo(f.ctx, ref.GetName())
 	require.NoError(t, err)
@@ -218,19 +218,32 @@ func TestReceivingPracticeVerifiesDocuments(t *testing.T) {
 	bigRef := sent.GetAttachments()[2].GetContent().GetObject()
 	require.NotNil(t, bigRef)
 
-	store, err := f.js.ObjectStore(f.ctx, bus.BucketRecords)
+	sending, err := f.js.ObjectStore(f.ctx, bus.RecordsBucket(previousODS))
 	require.NoError(t, err)
-	original, err := store.GetBytes(f.ctx, bigRef.GetName())
+	original, err := sending.GetBytes(f.ctx, bigRef.GetName())
 	require.NoError(t, err)
 
-	// copyAs stores data as the receiver's copy of the large document and
-	// returns the reference the sender gave, pointing at the copy.
-	copyAs := func(name string, data []byte) *gp2gpv1.ObjectRef {
+	// The receiver keeps what it receives in the receiving practice's
+	// records store, the only one that practice's system reads.
+	store, err := f.js.ObjectStore(f.ctx, bus.RecordsBucket(newODS))
+	require.NoError(t, err)
+	// copyOf stores data as the receiver's copy of the object ref names
+	// and returns ref, pointing at the copy.
+	copyOf := func(ref *gp2gpv1.ObjectRef, name string, data []byte) *gp2gpv1.ObjectRef {
 		_, err := store.PutBytes(f.ctx, name, data)
 		require.NoError(t, err)
-		ref := proto.Clone(bigRef).(*gp2gpv1.ObjectRef)
-		ref.Name = name
+		ref = proto.Clone(ref).(*gp2gpv1.ObjectRef)
+		ref.Bucket, ref.Name = bus.RecordsBucket(newODS), name
 		return ref
+	}
+	// copyAs stores data as the receiver's copy of the large document and
+	// returns the reference the sender gave, pointing at the copy.
+	copyAs := func(name string, data []byte) *gp2gpv1.ObjectRef { return copyOf(bigRef, name, data) }
+	// received is the receiver's copy of an object the sender referenced.
+	received := func(ref *gp2gpv1.ObjectRef) *gp2gpv1.ObjectRef {
+		data, err := sending.GetBytes(f.ctx, ref.GetName())
+		require.NoError(t, err)
+		return copyOf(ref, "received/"+ref.GetName(), data)
 	}
 	flipped := bytes.Clone(original)
 	flipped[len(flipped)/2] ^= 0xff
@@ -259,7 +272,7 @@ func TestReceivingPracticeVerifiesDocuments(t *testing.T) {
 			problem: fmt.Sprintf("has 1000 bytes, the record says %d", len(original))},
 		{name: "missing", big: func(a *gp2gpv1.Attachment) {
 			ref := proto.Clone(bigRef).(*gp2gpv1.ObjectRef)
-			ref.Name = "received/nowhere"
+			ref.Bucket, ref.Name = bus.RecordsBucket(newODS), "received/nowhere"
 			a.Content = &gp2gpv1.Content{Content: &gp2gpv1.Content_Object{Object: ref}}
 		}, result: gp2gpv1.IntegrationResult_INTEGRATION_RESULT_FAILED_TO_INTEGRATE, problem: "does not exist"},
 	}
@@ -268,7 +281,11 @@ func TestReceivingPracticeVerifiesDocuments(t *testing.T) {
 			conv := fmt.Sprintf("6E2B8A0C-4F1D-4C55-9E3A-0B7D2C1F9B%02d", i)
 			ready := recordReadyFor(conv, patientNHS, sent.GetEhrExtract())
 			for _, a := range sent.GetAttachments() {
-				ready.Attachments = append(ready.Attachments, proto.Clone(a).(*gp2gpv1.Attachment))
+				a = proto.Clone(a).(*gp2gpv1.Attachment)
+				if ref := a.GetContent().GetObject(); ref != nil {
+					a.Content = &gp2gpv1.Content{Content: &gp2gpv1.Content_Object{Object: received(ref)}}
+				}
+				ready.Attachments = append(ready.Attachments, a)
 			}
 			tt.big(ready.Attachments[2])
 			ready.Attachments = append(ready.Attachments, &gp2gpv1.Attachment{

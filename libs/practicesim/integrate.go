@@ -194,10 +194,10 @@ type readContent struct {
 }
 
 // read copies content's bytes to w, from the message or streamed from the
-// object store, hashing them on the way, and checks an object against its
-// reference's size and SHA-256. A missing, truncated or altered object is
-// a problem with the record; an object store that does not answer is an
-// error to retry.
+// practice's records object store, hashing them on the way, and checks an
+// object against its reference's size and SHA-256. A missing, truncated or
+// altered object, or one in another bucket, is a problem with the record;
+// an object store that does not answer is an error to retry.
 func (p *Practice) read(ctx context.Context, c *gp2gpv1.Content, w io.Writer) (readContent, error) {
 	h := sha256.New()
 	switch x := c.GetContent().(type) {
@@ -209,12 +209,17 @@ func (p *Practice) read(ctx context.Context, c *gp2gpv1.Content, w io.Writer) (r
 		return readContent{size: int64(len(x.Inline)), sha256: hex.EncodeToString(h.Sum(nil))}, nil
 	case *gp2gpv1.Content_Object:
 		ref := x.Object
-		bucket := ref.GetBucket()
+		bucket, own := ref.GetBucket(), bus.RecordsBucket(p.cfg.ODS)
 		if bucket == "" {
-			bucket = bus.BucketRecords
+			bucket = own
 		}
 		where := bucket + "/" + ref.GetName()
-		store, err := p.objectStore(ctx, bucket)
+		if bucket != own {
+			// A vendor's credentials reach its own practices' records
+			// stores only: what is elsewhere cannot be read.
+			return readContent{}, unreadable("object %s is not in the practice's records store %s", where, own)
+		}
+		store, err := p.recordsStore(ctx)
 		if errors.Is(err, jetstream.ErrBucketNotFound) {
 			return readContent{}, unreadable("object store %s does not exist", bucket)
 		}

@@ -34,16 +34,24 @@ func integrating(b practicesim.IntegrationBehaviour) practicesim.Option {
 	return practicesim.WithIntegration(func(*gp2gpv1.RecordReady) practicesim.IntegrationBehaviour { return b })
 }
 
-// storeObject puts data in the records object store and returns its
-// reference.
+// storeObject puts data in the receiving practice's records object store
+// and returns its reference.
 func (f *fixture) storeObject(name string, data []byte) *gp2gpv1.ObjectRef {
 	f.t.Helper()
-	store, err := f.js.ObjectStore(f.ctx, bus.BucketRecords)
+	return f.storeObjectOf(newODS, name, data)
+}
+
+// storeObjectOf puts data in practice ods's records object store and
+// returns its reference.
+func (f *fixture) storeObjectOf(ods, name string, data []byte) *gp2gpv1.ObjectRef {
+	f.t.Helper()
+	require.NoError(f.t, bus.Ensure(f.ctx, f.js, bus.DevProfile, bus.Topology{ObjectStores: []bus.ObjectStoreSpec{bus.RecordsStore(ods)}}))
+	store, err := f.js.ObjectStore(f.ctx, bus.RecordsBucket(ods))
 	require.NoError(f.t, err)
 	_, err = store.PutBytes(f.ctx, name, data)
 	require.NoError(f.t, err)
 	sum := sha256.Sum256(data)
-	return &gp2gpv1.ObjectRef{Bucket: bus.BucketRecords, Name: name, Size: uint64(len(data)), Sha256: hex.EncodeToString(sum[:])}
+	return &gp2gpv1.ObjectRef{Bucket: bus.RecordsBucket(ods), Name: name, Size: uint64(len(data)), Sha256: hex.EncodeToString(sum[:])}
 }
 
 func TestReportsIntegrationOutcome(t *testing.T) {
@@ -169,10 +177,21 @@ func TestRecordFailingChecksIsReportedAsSuch(t *testing.T) {
 			name: "object missing",
 			ready: func(*fixture) *gp2gpv1.RecordReady {
 				return recordReadyFor(conv1, patientNHS, &gp2gpv1.Content{Content: &gp2gpv1.Content_Object{
-					Object: &gp2gpv1.ObjectRef{Bucket: bus.BucketRecords, Name: "nowhere"}}})
+					Object: &gp2gpv1.ObjectRef{Bucket: bus.RecordsBucket(newODS), Name: "nowhere"}}})
 			},
 			result:  gp2gpv1.IntegrationResult_INTEGRATION_RESULT_FAILED_TO_INTEGRATE,
 			problem: "does not exist",
+		},
+		{
+			// There, and intact, but in a store this practice's system
+			// has no access to.
+			name: "object in another practice's records store",
+			ready: func(f *fixture) *gp2gpv1.RecordReady {
+				ref := f.storeObjectOf(previousODS, "extract.xml", good)
+				return recordReadyFor(conv1, patientNHS, &gp2gpv1.Content{Content: &gp2gpv1.Content_Object{Object: ref}})
+			},
+			result:  gp2gpv1.IntegrationResult_INTEGRATION_RESULT_FAILED_TO_INTEGRATE,
+			problem: "is not in the practice's records store " + bus.RecordsBucket(newODS),
 		},
 		{
 			name: "object altered",

@@ -59,7 +59,7 @@ func (p *Practice) storeBytes(ctx context.Context, store objectWriter, name stri
 	}
 	defer unlock()
 	sum := sha256.Sum256(data)
-	ref := objectRef(name, uint64(len(data)), sum)
+	ref := p.objectRef(name, uint64(len(data)), sum)
 	info, err := store.GetInfo(ctx, name)
 	switch {
 	case err == nil && info.Size == uint64(len(data)):
@@ -93,7 +93,7 @@ func (p *Practice) storeLarge(ctx context.Context, store objectWriter, name stri
 	switch {
 	case err == nil:
 		if sum, ok := p.reusable(info, c); ok {
-			return objectRef(name, uint64(c.size), sum), nil
+			return p.objectRef(name, uint64(c.size), sum), nil
 		}
 	case !errors.Is(err, jetstream.ErrObjectNotFound):
 		return nil, fmt.Errorf("look up %s: %w", name, err)
@@ -114,7 +114,7 @@ func (p *Practice) storeLarge(ctx context.Context, store objectWriter, name stri
 		return nil, fmt.Errorf("store %s: the object store's digest %q is not the SHA-256 written, %x", name, info.Digest, sum)
 	}
 	p.rememberDigest(c.key(), sum)
-	return objectRef(name, uint64(c.size), sum), nil
+	return p.objectRef(name, uint64(c.size), sum), nil
 }
 
 // reusable reports whether a stored object holds content c, and returns
@@ -173,7 +173,8 @@ func (p *Practice) lockObject(ctx context.Context, name string) (unlock func(), 
 	}
 }
 
-// objectRef is the reference to object name of the records store.
-func objectRef(name string, size uint64, sum [sha256.Size]byte) *gp2gpv1.ObjectRef {
-	return &gp2gpv1.ObjectRef{Bucket: bus.BucketRecords, Name: name, Size: size, Sha256: hex.EncodeToString(sum[:])}
+// objectRef is the reference to object name of the practice's records
+// store.
+func (p *Practice) objectRef(name string, size uint64, sum [sha256.Size]byte) *gp2gpv1.ObjectRef {
+	return &gp2gpv1.ObjectRef{Bucket: bus.RecordsBucket(p.cfg.ODS), Name: name, Size: size, Sha256: hex.EncodeToString(sum[:])}
 }

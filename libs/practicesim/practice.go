@@ -183,6 +183,12 @@ func (p *Practice) Run(ctx context.Context) error {
 	return first
 }
 
+// recordsStore opens the practice's own records object store
+// (bus.RecordsBucket), the only one it writes to or reads from.
+func (p *Practice) recordsStore(ctx context.Context) (jetstream.ObjectStore, error) {
+	return p.objectStore(ctx, bus.RecordsBucket(p.cfg.ODS))
+}
+
 // objectStore opens the object store bucket, once.
 func (p *Practice) objectStore(ctx context.Context, bucket string) (jetstream.ObjectStore, error) {
 	p.storesMu.Lock()

@@ -116,7 +116,8 @@ func WithRecordSize(n int) Option {
 // small text letters, reports and summaries of a few hundred bytes,
 // referenced from the extract. They travel inline in the RecordResponse
 // while it has room (see InlineLimit and AttachmentInlineLimit), the rest
-// through the records object store (bus.BucketRecords). Default: none.
+// through the practice's records object store (bus.RecordsBucket).
+// Default: none.
 func WithAttachments(n int) Option {
 	return func(p *Practice) error {
 		if n < 0 || n > MaxAttachments {

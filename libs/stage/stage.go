@@ -29,8 +29,6 @@ type Stage struct {
 	Spine spine.Transport
 	PDS   directory.PDS
 	SDS   directory.SDS
-	// Records is the records object store, when the stage's topology has it.
-	Records jetstream.ObjectStore
 	// Patients indexes records sent, for returning patients.
 	Patients jetstream.KeyValue
 
@@ -38,6 +36,9 @@ type Stage struct {
 	now       func() time.Time
 	owner     string
 	practices []transfer.Practice
+	// records are the served practices' records object stores, by ODS
+	// code, when the stage's topology declares them.
+	records map[string]jetstream.ObjectStore
 }
 
 // Option adjusts Run, mostly for tests.
@@ -96,12 +97,8 @@ func Run(ctx context.Context, name string, cfg Config, topo bus.Topology, build 
 		if s.Patients, err = rt.JS.KeyValue(ctx, bus.BucketPatients); err != nil {
 			return nil, fmt.Errorf("open bucket %s: %w", bus.BucketPatients, err)
 		}
-		for _, st := range topo.ObjectStores {
-			if st.Bucket == bus.BucketRecords {
-				if s.Records, err = rt.JS.ObjectStore(ctx, bus.BucketRecords); err != nil {
-					return nil, fmt.Errorf("open object store %s: %w", bus.BucketRecords, err)
-				}
-			}
+		if s.records, err = openRecords(ctx, rt.JS, topo, s.practices); err != nil {
+			return nil, err
 		}
 		s.PDS, s.SDS = o.pds, o.sds
 		if s.PDS == nil || s.SDS == nil {
@@ -141,6 +138,45 @@ func Run(ctx context.Context, name string, cfg Config, topo bus.Topology, build 
 		}
 		return workers, nil
 	}, o.start...)
+}
+
+// openRecords opens the records object store of each practice in ps whose
+// store topo declares.
+func openRecords(ctx context.Context, js jetstream.JetStream, topo bus.Topology, ps []transfer.Practice) (map[string]jetstream.ObjectStore, error) {
+	declared := map[string]bool{}
+	for _, st := range topo.ObjectStores {
+		declared[st.Bucket] = true
+	}
+	out := map[string]jetstream.ObjectStore{}
+	for _, p := range ps {
+		bucket := bus.RecordsBucket(p.ODS)
+		if !declared[bucket] {
+			continue
+		}
+		store, err := js.ObjectStore(ctx, bucket)
+		if err != nil {
+			return nil, fmt.Errorf("open object store %s of practice %s: %w", bucket, p.ODS, err)
+		}
+		out[p.ODS] = store
+	}
+	return out, nil
+}
+
+// RecordsFor is the records object store of served practice ods, matched
+// without case: bus.RecordsBucket of its ODS code as configured, opened at
+// startup. It fails, naming the practice, when the stage does not serve it
+// (the error wraps ErrNotServed) or keeps no records (its topology
+// declares no records stores).
+func (s *Stage) RecordsFor(ods string) (jetstream.ObjectStore, error) {
+	p, ok := s.PracticeByODS(ods)
+	if !ok {
+		return nil, fmt.Errorf("records of practice %q: %w", ods, ErrNotServed)
+	}
+	store, ok := s.records[p.ODS]
+	if !ok {
+		return nil, fmt.Errorf("records of practice %s: the %s stage keeps no records", p.ODS, s.Name)
+	}
+	return store, nil
 }
 
 func openDirectory(c DirectoryConfig) (directory.PDS, directory.SDS, error) {

@@ -308,7 +308,7 @@ func (h *harness) start(names ...string) {
 	}
 	if h.records == nil {
 		var err error
-		h.records, err = h.js.ObjectStore(h.ctx, bus.BucketRecords)
+		h.records, err = h.js.ObjectStore(h.ctx, bus.RecordsBucket(newODS))
 		require.NoError(h.t, err)
 	}
 }
@@ -634,8 +634,9 @@ func (h *harness) suppliedExtract(conv string) []byte {
 		content := resp.GetRecord().GetEhrExtract()
 		data := content.GetInline()
 		if ref := content.GetObject(); ref != nil {
-			var err error
-			data, err = h.records.GetBytes(h.ctx, ref.GetName())
+			store, err := h.js.ObjectStore(h.ctx, ref.GetBucket())
+			require.NoError(h.t, err)
+			data, err = store.GetBytes(h.ctx, ref.GetName())
 			require.NoError(h.t, err)
 		}
 		doc, err := xmldoc.Parse(data, xmldoc.Limits{MaxBytes: 64 << 20})

@@ -2,8 +2,6 @@ package receiver
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -100,14 +98,18 @@ func (r *receiver) handleExtract(ctx context.Context, conv string, env *ebxml.Me
 	if err != nil {
 		return r.reject(ctx, t, received, hl7.ReasonExtractMalformed, err.Error())
 	}
+	rs, err := r.recordsOf(t)
+	if err != nil {
+		return err
+	}
 	if large(env, summary) {
-		if _, err := r.put(ctx, coreObject(t.ConversationID), env.Payload); err != nil {
+		if _, err := rs.put(ctx, coreObject(t.ConversationID), env.Payload); err != nil {
 			return err
 		}
-		return r.takeLarge(ctx, t, env, ex.ExtractID, received, resent)
+		return r.takeLarge(ctx, rs, t, env, ex.ExtractID, received, resent)
 	}
 
-	rec, docs, err := r.store(ctx, conv, env, summary)
+	rec, docs, err := r.store(ctx, rs, conv, env, summary)
 	if err != nil {
 		return err
 	}
@@ -185,7 +187,11 @@ func (r *receiver) resumeHandover(ctx context.Context, t *transfer.Transfer, ex 
 	if err != nil {
 		return nil // it was taken before, so this cannot fail; nothing to repeat
 	}
-	_, docs, err := r.store(ctx, t.ConversationID, env, summary)
+	rs, err := r.recordsOf(t)
+	if err != nil {
+		return err
+	}
+	_, docs, err := r.store(ctx, rs, t.ConversationID, env, summary)
 	if err != nil {
 		return err
 	}
@@ -193,9 +199,9 @@ func (r *receiver) resumeHandover(ctx context.Context, t *transfer.Transfer, ex 
 }
 
 // store keeps the extract, its summary and its inline documents in the
-// records object store, under the conversation id.
-func (r *receiver) store(ctx context.Context, conv string, env *ebxml.Message, summary ehr.Summary) (*transfer.Record, []*gp2gpv1.Attachment, error) {
-	extractRef, err := r.put(ctx, conv+"/extract.xml", env.Payload)
+// requesting practice's records object store rs, under the conversation id.
+func (r *receiver) store(ctx context.Context, rs records, conv string, env *ebxml.Message, summary ehr.Summary) (*transfer.Record, []*gp2gpv1.Attachment, error) {
+	extractRef, err := rs.put(ctx, conv+"/extract.xml", env.Payload)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -203,7 +209,7 @@ func (r *receiver) store(ctx context.Context, conv string, env *ebxml.Message, s
 	if err != nil {
 		return nil, nil, err
 	}
-	if _, err := r.put(ctx, conv+"/summary.json", sum); err != nil {
+	if _, err := rs.put(ctx, conv+"/summary.json", sum); err != nil {
 		return nil, nil, err
 	}
 	absent := absentDocuments(summary)
@@ -213,7 +219,7 @@ func (r *receiver) store(ctx context.Context, conv string, env *ebxml.Message, s
 		if id == "" {
 			id = a.ContentID
 		}
-		ref, err := r.put(ctx, conv+"/attachments/"+id, a.Data)
+		ref, err := rs.put(ctx, conv+"/attachments/"+id, a.Data)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -227,15 +233,6 @@ func (r *receiver) store(ctx context.Context, conv string, env *ebxml.Message, s
 	}
 	docs = append(docs, absentOnly(summary, absent)...)
 	return &transfer.Record{Object: extractRef.Name, Summary: conv + "/summary.json"}, docs, nil
-}
-
-func (r *receiver) put(ctx context.Context, name string, data []byte) (*gp2gpv1.ObjectRef, error) {
-	info, err := bus.PutObject(ctx, r.Records, name, data)
-	if err != nil {
-		return nil, fmt.Errorf("store %s: %w", name, err)
-	}
-	sum := sha256.Sum256(data)
-	return &gp2gpv1.ObjectRef{Bucket: bus.BucketRecords, Name: info.Name, Size: info.Size, Sha256: hex.EncodeToString(sum[:])}, nil
 }
 
 // returning reports a returning patient (A-B-A): the registration says so,
@@ -276,8 +273,8 @@ func issuesOf(t *transfer.Transfer, ex *hl7.Extract, s ehr.Summary, returning bo
 }
 
 // inlineExtract is the largest extract record-ready carries inline; a
-// larger one is referenced in the records object store (where every
-// extract is kept either way).
+// larger one is referenced in the requesting practice's records object
+// store (where every extract is kept either way).
 const inlineExtract = 256 << 10
 
 // placeholderReason is what record-ready says of a document the sending
@@ -310,14 +307,19 @@ func absentOnly(s ehr.Summary, absent map[string]string) []*gp2gpv1.Attachment {
 }
 
 // publishReady hands the stored record to the practice's system. payload
-// is the extract, when the caller has it.
+// is the extract, when the caller has it; a larger one, or none, is
+// referenced in the practice's records object store.
 func (r *receiver) publishReady(ctx context.Context, t *transfer.Transfer, rec *transfer.Record, docs []*gp2gpv1.Attachment, payload []byte) error {
 	m, _ := t.MessageByRole(transfer.RoleEHRExtract, transfer.Inbound)
 	size := uint64(m.Size)
 	if rec.Size > 0 {
 		size = uint64(rec.Size)
 	}
-	extract := &gp2gpv1.Content{Content: &gp2gpv1.Content_Object{Object: &gp2gpv1.ObjectRef{Bucket: bus.BucketRecords, Name: rec.Object, Size: size}}}
+	rs, err := r.recordsOf(t)
+	if err != nil {
+		return err
+	}
+	extract := &gp2gpv1.Content{Content: &gp2gpv1.Content_Object{Object: rs.ref(rec.Object, size, "")}}
 	if payload != nil && len(payload) <= inlineExtract {
 		extract = &gp2gpv1.Content{Content: &gp2gpv1.Content_Inline{Inline: payload}}
 	}
@@ -334,7 +336,7 @@ func (r *receiver) publishReady(ctx context.Context, t *transfer.Transfer, rec *
 	for _, i := range rec.Issues {
 		ready.Issues = append(ready.Issues, gp2gpv1.RecordIssue(gp2gpv1.RecordIssue_value[i]))
 	}
-	_, err := r.Bus.PublishProto(ctx, bus.Outgoing{
+	_, err = r.Bus.PublishProto(ctx, bus.Outgoing{
 		Subject: bus.RecordReadySubject(t.Practice.ODS), DedupeID: "record-ready." + t.ConversationID + "." + m.ID,
 		Headers: bus.Headers{ConversationID: t.ConversationID},
 	}, ready)

@@ -42,15 +42,13 @@ func large(env *ebxml.Message, s ehr.Summary) bool {
 	return false
 }
 
-func (r *receiver) parts() largemsg.Store { return largemsg.ObjectStore(r.Records) }
-
-// takeLarge takes a large extract: its inline documents are stored, its
-// state recorded, then the Continue asks for the rest (or, when everything
-// came inline, the record is finished at once).
-func (r *receiver) takeLarge(ctx context.Context, t *transfer.Transfer, env *ebxml.Message, extractID string, received transfer.Message, resent bool) error {
+// takeLarge takes a large extract: its inline documents are stored in rs,
+// its state recorded, then the Continue asks for the rest (or, when
+// everything came inline, the record is finished at once).
+func (r *receiver) takeLarge(ctx context.Context, rs records, t *transfer.Transfer, env *ebxml.Message, extractID string, received transfer.Message, resent bool) error {
 	a, err := largemsg.Expect(env)
 	if err == nil {
-		err = a.StoreInline(ctx, r.parts(), env)
+		err = a.StoreInline(ctx, rs.parts(), env)
 	}
 	var ae *largemsg.AssemblyError
 	if errors.As(err, &ae) {
@@ -118,11 +116,15 @@ func (r *receiver) resumeLarge(ctx context.Context, t *transfer.Transfer, env *e
 		return nil
 	case transfer.ReadyToIntegrate, transfer.Integrated:
 		if t.Record != nil && (t.State == transfer.ReadyToIntegrate || t.Record.AutoIntegrated) {
+			rs, err := r.recordsOf(t)
+			if err != nil {
+				return err
+			}
 			var summary ehr.Summary
-			if raw, err := r.Records.GetBytes(ctx, t.Record.Summary); err == nil {
+			if raw, err := rs.store.GetBytes(ctx, t.Record.Summary); err == nil {
 				_ = json.Unmarshal(raw, &summary) // without it, placeholders are listed as documents
 			}
-			return r.handover(ctx, t, r.readyDocuments(t, a, summary), nil, nil)
+			return r.handover(ctx, t, readyDocuments(rs, t, a, summary), nil, nil)
 		}
 	}
 	return nil
@@ -211,6 +213,10 @@ func (r *receiver) handleCOPC(ctx context.Context, conv string, env *ebxml.Messa
 		}
 		// Every document came already: a duplicate, acknowledged again.
 	}
+	rs, err := r.recordsOf(t)
+	if err != nil {
+		return err
+	}
 
 	var out largemsg.Outcome
 	var finished *largemsg.Assembly
@@ -220,7 +226,7 @@ func (r *receiver) handleCOPC(ctx context.Context, conv string, env *ebxml.Messa
 		if err != nil {
 			return err
 		}
-		if out, err = a.Receive(ctx, r.parts(), env); err != nil {
+		if out, err = a.Receive(ctx, rs.parts(), env); err != nil {
 			return err
 		}
 		raw, err := json.Marshal(a)
@@ -255,7 +261,7 @@ func (r *receiver) handleCOPC(ctx context.Context, conv string, env *ebxml.Messa
 		return err
 	}
 	t = updated
-	if cerr := out.Cleanup(ctx, r.parts()); cerr != nil {
+	if cerr := out.Cleanup(ctx, rs.parts()); cerr != nil {
 		r.Logger.WarnContext(ctx, "parts of a finished document not deleted", "error", cerr)
 	}
 	if aerr := r.ackCOPC(ctx, t, id); aerr != nil {
@@ -319,7 +325,11 @@ func (r *receiver) failLarge(ctx context.Context, t *transfer.Transfer, code hl7
 // stored and handed over like a small one.
 func (r *receiver) finishLarge(ctx context.Context, t *transfer.Transfer, a *largemsg.Assembly) error {
 	conv := t.ConversationID
-	payload, err := r.extractOf(ctx, t, a)
+	rs, err := r.recordsOf(t)
+	if err != nil {
+		return err
+	}
+	payload, err := extractOf(ctx, rs, t, a)
 	if err != nil {
 		return err
 	}
@@ -332,7 +342,7 @@ func (r *receiver) finishLarge(ctx context.Context, t *transfer.Transfer, a *lar
 		return r.failLarge(ctx, t, hl7.ReasonExtractMalformed, "the reassembled extract: "+err.Error())
 	}
 	_, skeleton := a.SkeletonID()
-	rec, err := r.storeRecord(ctx, conv, payload, summary, !skeleton)
+	rec, err := storeRecord(ctx, rs, conv, payload, summary, !skeleton)
 	if err != nil {
 		return err
 	}
@@ -366,15 +376,15 @@ func (r *receiver) finishLarge(ctx context.Context, t *transfer.Transfer, a *lar
 	if t.Record == nil || t.Record.Object != rec.Object || (t.State != transfer.ReadyToIntegrate && t.State != transfer.Integrated) {
 		return err
 	}
-	return r.handover(ctx, t, r.readyDocuments(t, a, summary), payload, err)
+	return r.handover(ctx, t, readyDocuments(rs, t, a, summary), payload, err)
 }
 
-// extractOf is the extract a finished assembly stands for: the core
-// itself, or the skeleton's original, gunzipped by the assembly. The
-// original is either a whole message or an EhrExtract spliced into the
+// extractOf is the extract a finished assembly stands for, read from rs:
+// the core itself, or the skeleton's original, gunzipped by the assembly.
+// The original is either a whole message or an EhrExtract spliced into the
 // core's wrapper.
-func (r *receiver) extractOf(ctx context.Context, t *transfer.Transfer, a *largemsg.Assembly) ([]byte, error) {
-	core, err := r.Records.GetBytes(ctx, coreObject(t.ConversationID))
+func extractOf(ctx context.Context, rs records, t *transfer.Transfer, a *largemsg.Assembly) ([]byte, error) {
+	core, err := rs.store.GetBytes(ctx, coreObject(t.ConversationID))
 	if err != nil {
 		return nil, fmt.Errorf("the extract as received: %w", err)
 	}
@@ -388,7 +398,7 @@ func (r *receiver) extractOf(ctx context.Context, t *transfer.Transfer, a *large
 			obj = d.Object
 		}
 	}
-	rc, err := r.parts().Open(ctx, obj)
+	rc, err := rs.parts().Open(ctx, obj)
 	if err != nil {
 		return nil, err
 	}
@@ -417,28 +427,28 @@ func (r *receiver) extractOf(ctx context.Context, t *transfer.Transfer, a *large
 func coreObject(conv string) string { return conv + "/received/extract.xml" }
 
 // storeRecord keeps the record's summary, and its HL7 unless it is the
-// core already kept as received (coreStored), in the object store.
-func (r *receiver) storeRecord(ctx context.Context, conv string, payload []byte, summary ehr.Summary, coreStored bool) (*transfer.Record, error) {
+// core already kept as received (coreStored), in rs.
+func storeRecord(ctx context.Context, rs records, conv string, payload []byte, summary ehr.Summary, coreStored bool) (*transfer.Record, error) {
 	object := conv + "/extract.xml"
 	if coreStored {
 		object = coreObject(conv)
-	} else if _, err := r.put(ctx, object, payload); err != nil {
+	} else if _, err := rs.put(ctx, object, payload); err != nil {
 		return nil, err
 	}
 	sum, err := json.Marshal(summary)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := r.put(ctx, conv+"/summary.json", sum); err != nil {
+	if _, err := rs.put(ctx, conv+"/summary.json", sum); err != nil {
 		return nil, err
 	}
 	return &transfer.Record{Object: object, Summary: conv + "/summary.json", Size: int64(len(payload))}, nil
 }
 
 // readyDocuments are the documents record-ready lists: every finished one
-// but the skeleton's original, and those that never came (a placeholder
-// stands in).
-func (r *receiver) readyDocuments(t *transfer.Transfer, a *largemsg.Assembly, summary ehr.Summary) []*gp2gpv1.Attachment {
+// (referenced in rs, where it was put together) but the skeleton's
+// original, and those that never came (a placeholder stands in).
+func readyDocuments(rs records, t *transfer.Transfer, a *largemsg.Assembly, summary ehr.Summary) []*gp2gpv1.Attachment {
 	var out []*gp2gpv1.Attachment
 	skel, _ := a.SkeletonID()
 	absent := absentDocuments(summary)
@@ -447,8 +457,7 @@ func (r *receiver) readyDocuments(t *transfer.Transfer, a *largemsg.Assembly, su
 			continue
 		}
 		doc := &gp2gpv1.Attachment{DocumentId: d.ID, Filename: d.Filename, ContentType: d.ContentType, Size: uint64(d.Size),
-			Content: &gp2gpv1.Content{Content: &gp2gpv1.Content_Object{Object: &gp2gpv1.ObjectRef{
-				Bucket: bus.BucketRecords, Name: d.Object, Size: uint64(d.Size), Sha256: d.SHA256}}}}
+			Content: &gp2gpv1.Content{Content: &gp2gpv1.Content_Object{Object: rs.ref(d.Object, uint64(d.Size), d.SHA256)}}}
 		if reason, ok := absent[hl7.NormalizeID(d.ID)]; ok {
 			doc.Absent, doc.AbsentReason = true, reason
 			delete(absent, hl7.NormalizeID(d.ID))

@@ -25,7 +25,7 @@ import (
 
 // source is one document of the record with where its bytes are: inline
 // in the practice's answer (or made here, for the skeleton), or in the
-// records object store.
+// practice's records object store.
 type source struct {
 	doc    transfer.Document
 	data   []byte             // inline bytes, or nil
@@ -35,8 +35,9 @@ type source struct {
 
 // sources lists the record's documents that travel (absent ones are only
 // named by the extract's placeholder reference), without reading any that
-// are in the object store.
-func (s *sender) sources(ctx context.Context, t *transfer.Transfer, docs []*gp2gpv1.Attachment) ([]source, error) {
+// are in the practice's records object store rs. A document referenced in
+// any other bucket is refused (a permanent error).
+func (s *sender) sources(ctx context.Context, rs records, t *transfer.Transfer, docs []*gp2gpv1.Attachment) ([]source, error) {
 	var out []source
 	for _, d := range docs {
 		id := hl7.NormalizeID(d.DocumentId)
@@ -61,12 +62,12 @@ func (s *sender) sources(ctx context.Context, t *transfer.Transfer, docs []*gp2g
 			}
 		case *gp2gpv1.Content_Object:
 			ref := c.Object
-			if ref.Bucket != bus.BucketRecords {
-				return nil, bus.Permanentf("document %s in bucket %q; records are read from %s", id, ref.Bucket, bus.BucketRecords)
+			if err := rs.check(ref, "document "+id); err != nil {
+				return nil, err
 			}
-			info, err := s.Records.GetInfo(ctx, ref.Name)
+			info, err := rs.store.GetInfo(ctx, ref.Name)
 			if errors.Is(err, jetstream.ErrObjectNotFound) {
-				return nil, bus.Permanentf("document %s (%s) is not in the object store", id, ref.Name)
+				return nil, bus.Permanentf("document %s (%s) is not in %s", id, ref.Name, rs.bucket)
 			}
 			if err != nil {
 				return nil, err
@@ -173,10 +174,10 @@ type laidOut struct {
 }
 
 // layout decides how each document travels beside payload, reads the
-// inline ones, and keeps in the object store the bytes of external ones
-// that came inline, so the COPCs can be sent from any instance after the
-// Continue.
-func (s *sender) layout(ctx context.Context, t *transfer.Transfer, payload []byte, srcs []source) (laidOut, error) {
+// inline ones, and keeps in the practice's records object store rs the
+// bytes of external ones that came inline, so the COPCs can be sent from
+// any instance after the Continue.
+func (s *sender) layout(ctx context.Context, rs records, t *transfer.Transfer, payload []byte, srcs []source) (laidOut, error) {
 	docs := make([]largemsg.Document, len(srcs))
 	for i, src := range srcs {
 		docs[i] = largemsg.Document{ID: src.doc.ID, Size: src.doc.Size}
@@ -196,7 +197,7 @@ func (s *sender) layout(ctx context.Context, t *transfer.Transfer, payload []byt
 		if p.Inline {
 			data := src.data
 			if data == nil {
-				if data, err = s.content(ctx, &gp2gpv1.Content{Content: &gp2gpv1.Content_Object{Object: src.object}}); err != nil {
+				if data, err = s.content(ctx, rs, &gp2gpv1.Content{Content: &gp2gpv1.Content_Object{Object: src.object}}); err != nil {
 					return laidOut{}, err
 				}
 			}
@@ -209,7 +210,7 @@ func (s *sender) layout(ctx context.Context, t *transfer.Transfer, payload []byt
 			meta.LargeAttachment = p.Fragmented()
 			if src.object == nil {
 				doc.Object = t.ConversationID + "/outbound/" + attemptName("extract", attempt) + "/" + doc.ID
-				if _, err := bus.PutObject(ctx, s.Records, doc.Object, src.data); err != nil {
+				if _, err := bus.PutObject(ctx, rs.store, doc.Object, src.data); err != nil {
 					return laidOut{}, fmt.Errorf("keep document %s for its COPC: %w", doc.ID, err)
 				}
 			}
@@ -338,12 +339,16 @@ func (s *sender) failDocuments(ctx context.Context, t *transfer.Transfer, d tran
 }
 
 // sendDocument sends one external document: one COPC when it fits, else a
-// fragment index and its fragments, read from the object store as a
-// stream. It returns the messages sent.
+// fragment index and its fragments, read from the sending practice's
+// records object store as a stream. It returns the messages sent.
 func (s *sender) sendDocument(ctx context.Context, t *transfer.Transfer, d transfer.Document) ([]transfer.Message, error) {
-	obj, err := largemsg.ObjectStore(s.Records).Open(ctx, d.Object)
+	rs, err := s.recordsOf(t)
+	if err != nil {
+		return nil, err
+	}
+	obj, err := largemsg.ObjectStore(rs.store).Open(ctx, d.Object)
 	if errors.Is(err, largemsg.ErrNoObject) {
-		return nil, bus.Permanentf("document %s is no longer in the object store (%s)", d.ID, d.Object)
+		return nil, bus.Permanentf("document %s is no longer in %s (%s)", d.ID, rs.bucket, d.Object)
 	}
 	if err != nil {
 		return nil, err

@@ -79,7 +79,11 @@ func (s *sender) handleRecordResponse(ctx context.Context, msg *bus.Msg) error {
 // sendExtract builds the EHR Extract around the practice's record and sends
 // it, then asks for the request's acceptance and waits for the final ack.
 func (s *sender) sendExtract(ctx context.Context, t *transfer.Transfer, rec *gp2gpv1.Record) error {
-	content, err := s.content(ctx, rec.EhrExtract)
+	rs, err := s.recordsOf(t)
+	if err != nil {
+		return err
+	}
+	content, err := s.content(ctx, rs, rec.EhrExtract)
 	if err != nil {
 		if bus.IsPermanent(err) {
 			return s.refuse(ctx, t, hl7.ReasonExtractGenerationFailed, err.Error())
@@ -94,7 +98,7 @@ func (s *sender) sendExtract(ctx context.Context, t *transfer.Transfer, rec *gp2
 	if root.Tag != "EhrExtract" {
 		return s.refuse(ctx, t, hl7.ReasonExtractGenerationFailed, "practice system sent <"+root.Tag+">, not an EhrExtract")
 	}
-	srcs, err := s.sources(ctx, t, rec.Attachments)
+	srcs, err := s.sources(ctx, rs, t, rec.Attachments)
 	if err != nil {
 		if bus.IsPermanent(err) {
 			return s.refuse(ctx, t, hl7.ReasonExtractGenerationFailed, err.Error())
@@ -120,7 +124,7 @@ func (s *sender) sendExtract(ctx context.Context, t *transfer.Transfer, rec *gp2
 		}
 		payload, srcs = skel, append([]source{src}, srcs...)
 	}
-	out, err := s.layout(ctx, t, payload, srcs)
+	out, err := s.layout(ctx, rs, t, payload, srcs)
 	if err != nil {
 		if bus.IsPermanent(err) {
 			return s.refuse(ctx, t, hl7.ReasonExtractGenerationFailed, err.Error())
@@ -192,24 +196,25 @@ func (s *sender) acceptRequest(ctx context.Context, t *transfer.Transfer) error 
 }
 
 // content returns the bytes of a practice system's Content, fetching it
-// from the records object store when it came by reference.
-func (s *sender) content(ctx context.Context, c *gp2gpv1.Content) ([]byte, error) {
+// from the practice's records object store rs when it came by reference.
+// A reference to any other bucket is refused (a permanent error).
+func (s *sender) content(ctx context.Context, rs records, c *gp2gpv1.Content) ([]byte, error) {
 	switch v := c.GetContent().(type) {
 	case *gp2gpv1.Content_Inline:
 		return v.Inline, nil
 	case *gp2gpv1.Content_Object:
 		ref := v.Object
-		if ref.Bucket != bus.BucketRecords {
-			return nil, bus.Permanentf("content in bucket %q; records are read from %s", ref.Bucket, bus.BucketRecords)
+		if err := rs.check(ref, "content "+ref.Name); err != nil {
+			return nil, err
 		}
 		if ref.Size > recordFetchLimit {
 			return nil, bus.Permanentf("content %s of %d bytes is over the %d-byte limit", ref.Name, ref.Size, recordFetchLimit)
 		}
 		rctx, cancel := context.WithTimeout(ctx, 10*time.Minute) // not the client's 5 s for a whole read
 		defer cancel()
-		data, err := s.Records.GetBytes(rctx, ref.Name)
+		data, err := rs.store.GetBytes(rctx, ref.Name)
 		if errors.Is(err, jetstream.ErrObjectNotFound) {
-			return nil, bus.Permanentf("content %s is not in the object store", ref.Name)
+			return nil, bus.Permanentf("content %s is not in %s", ref.Name, rs.bucket)
 		}
 		if err != nil {
 			return nil, err

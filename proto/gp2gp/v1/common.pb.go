@@ -32,7 +32,8 @@ const (
 // the reference.
 type ObjectRef struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Object store bucket name, for example "gp2gp_records".
+	// Object store bucket name: a practice's records store, for example
+	// "gp2gp_records_A12345" (see the README's bucket table).
 	Bucket string `protobuf:"bytes,1,opt,name=bucket,proto3" json:"bucket,omitempty"`
 	// Object name within the bucket.
 	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`

@@ -183,11 +183,11 @@ type RecordReady struct {
 	Patient *Patient `protobuf:"bytes,4,opt,name=patient,proto3" json:"patient,omitempty"`
 	// The received HL7 EHR Extract message (RCMR_IN030000UK06 or UK07) as
 	// UTF-8 XML, reassembled if it arrived as a skeleton: inline when it is
-	// no larger than 256 KiB, else by reference to the records object store
-	// (which holds every extract either way).
+	// no larger than 256 KiB, else by reference to the requesting practice's
+	// records object store (which holds every extract either way).
 	EhrExtract *Content `protobuf:"bytes,5,opt,name=ehr_extract,json=ehrExtract,proto3" json:"ehr_extract,omitempty"`
-	// The record's documents, stored in the object store; absent ones are
-	// flagged and carry a placeholder's reason.
+	// The record's documents, stored in the same records object store;
+	// absent ones are flagged and carry a placeholder's reason.
 	Attachments []*Attachment `protobuf:"bytes,6,rep,name=attachments,proto3" json:"attachments,omitempty"`
 	// Things the clinician should review before filing.
 	Issues     []RecordIssue          `protobuf:"varint,7,rep,packed,name=issues,proto3,enum=gp2gp.v1.RecordIssue" json:"issues,omitempty"`

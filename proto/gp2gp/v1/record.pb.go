@@ -187,7 +187,10 @@ func (x *RecordRequest) GetRespondBy() *timestamppb.Timestamp {
 	return nil
 }
 
-// Record is a patient record ready to send.
+// Record is a patient record ready to send. Content given by reference
+// must be in the sending practice's own records object store
+// (gp2gp_records_<its ODS code>): the sender refuses a reference to any
+// other bucket, and with it the request (reason 10).
 type Record struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The HL7 V3 EhrExtract element (RCMR_MT030101UK04, namespace
