@@ -17,6 +17,8 @@
 #   make bench    benchmarks against raw baselines, printed as ratios
 #   make fuzz     run every fuzz target for FUZZ_TIME and keep new corpus
 #                 entries in testdata/fuzz
+#   make images   build a container image of each service with docker
+#                 (deploy/docker/Dockerfile; needs a running Docker engine)
 #   make clean    remove bin/ and the dev stack's data
 #
 # Knobs (environment or make VAR=value):
@@ -25,6 +27,8 @@
 #   BENCH_COUNT     runs per benchmark for make bench (default 5)
 #   BENCH_TIME      -benchtime for make bench (default 3000x)
 #   FUZZ_TIME       how long make fuzz runs each target (default 60s)
+#   IMAGE_REPO      repository prefix of make images (default gp2gp: gp2gp/<svc>)
+#   IMAGE_TAG       tag of make images (default: the git short commit)
 
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
@@ -46,7 +50,7 @@ ifdef GP2GP_SPEC_DIR
 export GP2GP_SPEC_DIR := $(abspath $(GP2GP_SPEC_DIR))
 endif
 
-.PHONY: help run transfer test build lint proto bench fuzz clean
+.PHONY: help run transfer test build lint proto bench fuzz images clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -83,6 +87,22 @@ bench: ## benchmarks against raw baselines, as ratios
 
 fuzz: ## run every fuzz target, keep new corpus entries
 	scripts/fuzz.sh
+
+# Images: the production commands, one Dockerfile (ARG SERVICE); the
+# deploy tests check this list against the Dockerfile's.
+IMAGE_REPO ?= gp2gp
+IMAGE_TAG ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo dev)
+IMAGE_SERVICES := requester sender receiver acknowledger mireporter gp2gpctl
+
+images: ## build every service's container image (docker)
+	@docker info >/dev/null 2>&1 || { echo "make images: no Docker engine answers (docker info failed); start one, or set DOCKER_HOST" >&2; exit 1; }
+	@revision="$$(git rev-parse HEAD 2>/dev/null || echo unknown)"; \
+	for svc in $(IMAGE_SERVICES); do \
+		echo "building $(IMAGE_REPO)/$$svc:$(IMAGE_TAG)"; \
+		docker build -f deploy/docker/Dockerfile --build-arg SERVICE="$$svc" \
+			--build-arg VERSION="$(IMAGE_TAG)" --build-arg REVISION="$$revision" \
+			-t "$(IMAGE_REPO)/$$svc:$(IMAGE_TAG)" . ; \
+	done
 
 clean: ## remove build output and dev stack data
 	rm -rf bin .devstack
