@@ -193,7 +193,7 @@ func connect(ctx context.Context, name string, cfg NATSConfig, logger *slog.Logg
 		if err == nil {
 			return nc, nil
 		}
-		if !errors.Is(err, nats.ErrNoServers) {
+		if !retryableConnect(err) {
 			// Bad credentials, TLS or URL: waiting will not fix it.
 			return nil, fmt.Errorf("%s: connect to NATS at %s: %w", name, cfg.URL, err)
 		}

@@ -265,7 +265,10 @@ func (s *sender) handleContinue(ctx context.Context, conv string, env *ebxml.Mes
 			return err
 		}
 		return s.resume(ctx, t)
-	case transfer.ContinueReceived:
+	case transfer.ContinueReceived, transfer.AttachmentsSent:
+		// Every COPC may have gone while the request's acceptance that
+		// follows them did not (a handler stopped, or the AckRequest
+		// could not be published): resume repeats it, once.
 		return s.resume(ctx, t)
 	}
 	s.Logger.InfoContext(ctx, "Continue again; ignored", "state", t.State)
