@@ -1,8 +1,8 @@
 // Package gp2gpctl is the operator's command line for gp2gp: inspecting
 // message files, the status and list of transfers in a deployment (read
 // from its NATS, configured by GP2GP_NATS_* as the services are) and
-// resends; NHS MI reports from Spine message logs (mi report);
-// dead letters as that part of the system arrives.
+// resends; NHS MI reports from Spine message logs (mi report); the
+// dead letters, and their replay (dlq list, show, replay).
 package gp2gpctl
 
 import (
@@ -14,6 +14,7 @@ import (
 	"os"
 
 	"github.com/nhsengland/gp2gp/libs/service"
+	"github.com/nhsengland/gp2gp/services/gp2gpctl/internal/dlq"
 	"github.com/nhsengland/gp2gp/services/gp2gpctl/internal/inspect"
 	"github.com/nhsengland/gp2gp/services/gp2gpctl/internal/mireport"
 	"github.com/nhsengland/gp2gp/services/gp2gpctl/internal/transfers"
@@ -50,6 +51,30 @@ usage:
       -side      requesting or sending, when both sides could re-send
       -reason    why, for the timeline; -by who (default $USER)
       -wait      how long to wait for the stage to act (default 30s; 0: do not)
+  gp2gpctl dlq list [-stream S] [-consumer C] [-conversation ID] [-limit N]
+                [-json] [-nats URL]    dead letters (GP2GP_DLQ: messages no handler
+                                       could process), one line each, oldest first:
+                                       sequence, time, original stream, consumer and
+                                       subject, deliveries, conversation, reason; and
+                                       how many match (-limit: default 100)
+  gp2gpctl dlq show SEQ [-json] [-nats URL]
+                                       one dead letter: every header, and the body (a
+                                       gp2gp.v1 contract as protojson, JSON or XML as
+                                       it is, anything else base64) with its size
+  gp2gpctl dlq replay (SEQ... | -all [-stream S] [-consumer C]) [-dry-run]
+                [-json] [-nats URL]    after a fix: publish dead letters again on their
+                                       original subjects with their original headers
+                                       (a claim check as it is), then remove them from
+                                       GP2GP_DLQ. A replay goes to EVERY consumer of
+                                       its subject, not only the one that failed: the
+                                       handlers are idempotent, so a consumer that had
+                                       handled it does nothing. Replaying is
+                                       idempotent too: the replay's Nats-Msg-Id is
+                                       dlq-replay.<SEQ>, so a second replay of one
+                                       dead letter within the stream's dedupe window
+                                       (1h) is not stored again. A SEQ already
+                                       replayed is reported (exit 1 when named, not
+                                       with -all)
   gp2gpctl mi report --spine-csv DIR --ods-metadata FILE --start YYYY-MM-DD
                 --end YYYY-MM-DD [--cutoff DAYS]
                                        NHS MI from Spine message logs: the transfers
@@ -63,14 +88,15 @@ usage:
                        "sicbls":[{"odsCode","name","practices"}]}
   gp2gpctl help                        this text
 
-status, list and resend connect to NATS as the services do: GP2GP_NATS_URL
+status, list, resend and dlq connect to NATS as the services do: GP2GP_NATS_URL
 (default nats://127.0.0.1:4222; -nats overrides it), GP2GP_NATS_CREDS,
 GP2GP_NATS_TLS_CA, GP2GP_NATS_TLS_CERT and GP2GP_NATS_TLS_KEY. They read
 every transfer record of the deployment: an operator's tool, not a monitor.
 
-Exit codes: 0 done; 1 failed (for resend: refused, and why is printed);
-2 wrong usage; 3 resend asked for but not acted on within -wait (it stays
-queued for the stage).
+Exit codes: 0 done; 1 failed (for resend: refused, and why is printed;
+for dlq replay: a dead letter not replayed, each named on stderr); 2 wrong
+usage; 3 resend asked for but not acted on within -wait (it stays queued
+for the stage).
 `
 
 // Exit codes.
@@ -99,6 +125,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runTransfers(ctx, "resend", transfers.Resend, args[1:], stdout, stderr)
 	case "mi":
 		return runMI(ctx, args[1:], stdout, stderr)
+	case "dlq":
+		return runDLQ(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return ExitOK
@@ -127,6 +155,34 @@ func runTransfers(ctx context.Context, name string,
 		return ExitFailure
 	case errors.Is(err, transfers.ErrPending):
 		return ExitPending
+	}
+	fmt.Fprintf(stderr, "gp2gpctl %s: %v\n", name, err)
+	return ExitFailure
+}
+
+// runDLQ runs "gp2gpctl dlq list|show|replay …".
+func runDLQ(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	commands := map[string]func(context.Context, service.NATSConfig, []string, io.Writer, io.Writer) error{
+		"list": dlq.List, "show": dlq.Show, "replay": dlq.Replay,
+	}
+	if len(args) == 0 || commands[args[0]] == nil {
+		fmt.Fprintf(stderr, "gp2gpctl dlq: the dlq commands are list, show and replay\n\n%s", usage)
+		return ExitUsage
+	}
+	name := "dlq " + args[0]
+	cfg, err := LoadConfig()
+	if err != nil {
+		fmt.Fprintf(stderr, "gp2gpctl %s: %v\n", name, err)
+		return ExitFailure
+	}
+	err = commands[args[0]](ctx, cfg.NATS, args[1:], stdout, stderr)
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return ExitOK
+	case errors.Is(err, dlq.ErrUsage): // already explained on stderr
+		return ExitUsage
+	case errors.Is(err, dlq.ErrNotReplayed): // each named on stderr
+		return ExitFailure
 	}
 	fmt.Fprintf(stderr, "gp2gpctl %s: %v\n", name, err)
 	return ExitFailure
