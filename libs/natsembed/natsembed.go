@@ -35,6 +35,10 @@ type Options struct {
 	ReadyTimeout time.Duration
 	// Logger, when set, receives the server's own log lines.
 	Logger server.Logger
+	// ConfigFile, when set, is a nats-server configuration file (for
+	// example the TLS and authorization blocks gp2gp's permission set
+	// renders) read before the options above, which override it.
+	ConfigFile string
 }
 
 // Server is a running embedded nats-server.
@@ -60,16 +64,17 @@ func Start(opts Options) (*Server, error) {
 	if opts.ReadyTimeout <= 0 {
 		opts.ReadyTimeout = 10 * time.Second
 	}
-	srv, err := server.NewServer(&server.Options{
-		ServerName: opts.ServerName,
-		Host:       opts.Host,
-		Port:       opts.Port,
-		JetStream:  true,
-		StoreDir:   opts.StoreDir,
-		SyncAlways: opts.SyncAlways,
-		NoSigs:     true,
-		NoLog:      opts.Logger == nil,
-	})
+	so := &server.Options{}
+	if opts.ConfigFile != "" {
+		var err error
+		if so, err = server.ProcessConfigFile(opts.ConfigFile); err != nil {
+			return nil, fmt.Errorf("natsembed: %w", err)
+		}
+	}
+	so.ServerName, so.Host, so.Port = opts.ServerName, opts.Host, opts.Port
+	so.JetStream, so.StoreDir, so.SyncAlways = true, opts.StoreDir, opts.SyncAlways
+	so.NoSigs, so.NoLog = true, opts.Logger == nil
+	srv, err := server.NewServer(so)
 	if err != nil {
 		return nil, fmt.Errorf("natsembed: configure server: %w", err)
 	}

@@ -3,6 +3,7 @@ package practicesim
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -58,6 +59,9 @@ type Practice struct {
 	nopat       int
 	localCodes  int
 	profile     bus.Profile
+	// consumersOnly: Ensure creates only the practice's consumers
+	// (WithVendorPermissions).
+	consumersOnly bool
 
 	running atomic.Bool
 
@@ -130,10 +134,35 @@ func (p *Practice) Config() Config { return p.cfg }
 // durable consumers). Run calls it; call it yourself to Register before
 // Run has started.
 func (p *Practice) Ensure(ctx context.Context) error {
-	if err := bus.Ensure(ctx, p.bus.JetStream(), p.profile, bus.PracticeTopology(p.cfg.ODS)); err != nil {
+	topo := bus.PracticeTopology(p.cfg.ODS)
+	if p.consumersOnly {
+		return p.ensureConsumers(ctx, bus.Topology{Consumers: topo.Consumers})
+	}
+	if err := bus.Ensure(ctx, p.bus.JetStream(), p.profile, topo); err != nil {
 		return fmt.Errorf("practicesim: practice %s: %w", p.cfg.ODS, err)
 	}
 	return nil
+}
+
+// ensureConsumers creates the practice's consumers once the services have
+// created their streams, retrying while a stream is missing.
+func (p *Practice) ensureConsumers(ctx context.Context, topo bus.Topology) error {
+	wait := 100 * time.Millisecond
+	for {
+		err := bus.Ensure(ctx, p.bus.JetStream(), p.profile, topo)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, jetstream.ErrStreamNotFound) {
+			return fmt.Errorf("practicesim: practice %s: %w", p.cfg.ODS, err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("practicesim: practice %s: %w (waiting for the services to create the streams)", p.cfg.ODS, err)
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
 }
 
 // consumeConcurrency is how many messages of each consumer are handled at

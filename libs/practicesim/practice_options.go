@@ -207,3 +207,16 @@ func WithProfile(profile bus.Profile) Option {
 		return nil
 	}
 }
+
+// WithVendorPermissions runs the practice as a vendor's system runs under
+// gp2gp's NATS permissions (libs/natsauth): it may not create or change
+// streams or object stores, only its two durable consumers, so Ensure
+// creates just those, waiting for the services to have created the
+// streams. Default: Ensure creates everything the practice uses, which
+// suits tests and a dev stack without security.
+func WithVendorPermissions() Option {
+	return func(p *Practice) error {
+		p.consumersOnly = true
+		return nil
+	}
+}

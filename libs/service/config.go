@@ -19,6 +19,7 @@ const (
 	EnvNATSTLSCA       = "GP2GP_NATS_TLS_CA"
 	EnvNATSTLSCert     = "GP2GP_NATS_TLS_CERT"
 	EnvNATSTLSKey      = "GP2GP_NATS_TLS_KEY"
+	EnvNATSInbox       = "GP2GP_NATS_INBOX_PREFIX"
 	EnvPractices       = "GP2GP_PRACTICES"
 	EnvConsumerGroup   = "GP2GP_CONSUMER_GROUP"
 	EnvProfile         = "GP2GP_PROFILE"
@@ -68,6 +69,11 @@ type NATSConfig struct {
 	// TLS client configuration; all empty means plain or system-trusted TLS
 	// as the URL says.
 	TLSCAFile, TLSCertFile, TLSKeyFile string
+	// InboxPrefix is the prefix of the connection's reply subjects. Empty:
+	// _INBOX_<CN of the client certificate>, or without one
+	// _INBOX_gp2gp-<service>[-<group>]: the prefix gp2gp's NATS permissions
+	// let the user subscribe on.
+	InboxPrefix string
 }
 
 // Defaults returns the configuration used for anything not set.
@@ -99,6 +105,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	c.NATS.TLSCAFile, _ = get(EnvNATSTLSCA)
 	c.NATS.TLSCertFile, _ = get(EnvNATSTLSCert)
 	c.NATS.TLSKeyFile, _ = get(EnvNATSTLSKey)
+	c.NATS.InboxPrefix, _ = get(EnvNATSInbox)
 	if v, ok := get(EnvPractices); ok {
 		ps, err := ParsePractices(v)
 		if err != nil {
@@ -139,6 +146,7 @@ var (
 	odsPattern   = regexp.MustCompile(`^[A-Z0-9]{3,10}$`)
 	asidPattern  = regexp.MustCompile(`^[0-9]{1,20}$`)
 	groupPattern = regexp.MustCompile(`^[a-z0-9-]{0,32}$`)
+	inboxPattern = regexp.MustCompile(`^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$`)
 )
 
 // ParsePractices reads "ODS:ASID,ODS:ASID…", for example
@@ -177,8 +185,14 @@ func (c Config) Validate() error {
 	if c.NATS.URL == "" {
 		errs = append(errs, fmt.Errorf("%s is required", EnvNATSURL))
 	}
+	if c.NATS.InboxPrefix != "" && !inboxPattern.MatchString(c.NATS.InboxPrefix) {
+		errs = append(errs, fmt.Errorf("%s %q: letters, digits, '_' and '-' in dot-separated tokens", EnvNATSInbox, c.NATS.InboxPrefix))
+	}
 	if (c.NATS.TLSCertFile == "") != (c.NATS.TLSKeyFile == "") {
 		errs = append(errs, fmt.Errorf("%s and %s go together", EnvNATSTLSCert, EnvNATSTLSKey))
+	}
+	if err := c.NATS.checkFiles(); err != nil {
+		errs = append(errs, err)
 	}
 	for _, p := range c.Practices {
 		if !odsPattern.MatchString(p.ODS) || !asidPattern.MatchString(p.ASID) {

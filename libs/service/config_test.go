@@ -2,6 +2,8 @@ package service_test
 
 import (
 	"log/slog"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -27,12 +29,15 @@ func TestLoadDefaults(t *testing.T) {
 }
 
 func TestLoadEverything(t *testing.T) {
+	files := clientFiles(t, "gp2gp-requester")
+	creds := filepath.Join(t.TempDir(), "nats.creds")
+	require.NoError(t, os.WriteFile(creds, []byte("creds"), 0o600))
 	c, err := service.Load(env(map[string]string{
 		"GP2GP_NATS_URL":         "tls://nats.gp2gp.svc:4222",
-		"GP2GP_NATS_CREDS":       "/etc/gp2gp/nats.creds",
-		"GP2GP_NATS_TLS_CA":      "/etc/gp2gp/ca.pem",
-		"GP2GP_NATS_TLS_CERT":    "/etc/gp2gp/cert.pem",
-		"GP2GP_NATS_TLS_KEY":     "/etc/gp2gp/key.pem",
+		"GP2GP_NATS_CREDS":       creds,
+		"GP2GP_NATS_TLS_CA":      files.CA,
+		"GP2GP_NATS_TLS_CERT":    files.Cert,
+		"GP2GP_NATS_TLS_KEY":     files.Key,
 		"GP2GP_PRACTICES":        " a12345:200000000101 , B86041:200000000102",
 		"GP2GP_CONSUMER_GROUP":   "north",
 		"GP2GP_PROFILE":          "prod",
@@ -43,8 +48,8 @@ func TestLoadEverything(t *testing.T) {
 	}))
 	require.NoError(t, err)
 	require.NoError(t, c.RequirePractices())
-	assert.Equal(t, service.NATSConfig{URL: "tls://nats.gp2gp.svc:4222", CredsFile: "/etc/gp2gp/nats.creds",
-		TLSCAFile: "/etc/gp2gp/ca.pem", TLSCertFile: "/etc/gp2gp/cert.pem", TLSKeyFile: "/etc/gp2gp/key.pem"}, c.NATS)
+	assert.Equal(t, service.NATSConfig{URL: "tls://nats.gp2gp.svc:4222", CredsFile: creds,
+		TLSCAFile: files.CA, TLSCertFile: files.Cert, TLSKeyFile: files.Key}, c.NATS)
 	assert.Equal(t, []bus.Practice{{ODS: "A12345", ASID: "200000000101"}, {ODS: "B86041", ASID: "200000000102"}}, c.Practices)
 	assert.Equal(t, "north", c.ConsumerGroup)
 	assert.Equal(t, bus.ProdProfile, c.Profile)
@@ -83,6 +88,11 @@ func TestLoadAndValidateReportClearErrors(t *testing.T) {
 		{"group", func(c *service.Config) { c.ConsumerGroup = "North Region" }, "GP2GP_CONSUMER_GROUP"},
 		{"log format", func(c *service.Config) { c.LogFormat = "xml" }, "want json or text"},
 		{"no NATS", func(c *service.Config) { c.NATS.URL = "" }, "GP2GP_NATS_URL is required"},
+		{"missing CA file", func(c *service.Config) { c.NATS.TLSCAFile = "/nonexistent/ca.crt" }, "GP2GP_NATS_TLS_CA: open /nonexistent/ca.crt"},
+		{"CA file without certificates", func(c *service.Config) { c.NATS.TLSCAFile = "config_test.go" }, "GP2GP_NATS_TLS_CA: config_test.go holds no PEM certificate"},
+		{"unusable client key pair", func(c *service.Config) { c.NATS.TLSCertFile, c.NATS.TLSKeyFile = "config_test.go", "config_test.go" }, "GP2GP_NATS_TLS_CERT/GP2GP_NATS_TLS_KEY"},
+		{"missing credentials", func(c *service.Config) { c.NATS.CredsFile = "/nonexistent/user.creds" }, "GP2GP_NATS_CREDS: stat /nonexistent/user.creds"},
+		{"bad inbox prefix", func(c *service.Config) { c.NATS.InboxPrefix = "_INBOX.>" }, "GP2GP_NATS_INBOX_PREFIX"},
 	}
 	for _, tc := range invalid {
 		t.Run(tc.name, func(t *testing.T) {

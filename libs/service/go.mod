@@ -31,6 +31,7 @@ require (
 	github.com/nats-io/nats-server/v2 v2.15.2 // indirect
 	github.com/nats-io/nkeys v0.4.16 // indirect
 	github.com/nats-io/nuid v1.0.1 // indirect
+	github.com/nhsengland/gp2gp/libs/natsauth v0.0.0
 	github.com/nhsengland/gp2gp/proto v0.0.0 // indirect
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
 	go.opentelemetry.io/otel/exporters/otlp/otlptrace v1.47.0 // indirect
@@ -55,3 +56,5 @@ replace (
 	github.com/nhsengland/gp2gp/libs/transfer => ../transfer
 	github.com/nhsengland/gp2gp/proto => ../../proto
 )
+
+replace github.com/nhsengland/gp2gp/libs/natsauth => ../natsauth

@@ -20,6 +20,7 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 
 	"github.com/nhsengland/gp2gp/libs/bus"
+	"github.com/nhsengland/gp2gp/libs/natsauth"
 	"github.com/nhsengland/gp2gp/libs/service/ops"
 	"github.com/nhsengland/gp2gp/libs/transfer"
 )
@@ -98,7 +99,7 @@ func Start(ctx context.Context, name string, cfg Config, opts ...StartOption) (*
 		rt.shutdownTracer(ctx)
 		return nil, fmt.Errorf("%s: metrics: %w", name, err)
 	}
-	rt.Conn, err = connect(ctx, name, cfg.NATS, logger)
+	rt.Conn, err = connect(ctx, name, cfg.NATS, natsauth.InboxPrefix(natsauth.ServiceCommonName(name, cfg.ConsumerGroup)), logger)
 	if err != nil {
 		rt.shutdownTracer(ctx)
 		return nil, err
@@ -157,7 +158,13 @@ func newTracerProvider(ctx context.Context, name, endpoint string) (*sdktrace.Tr
 	return sdktrace.NewTracerProvider(opts...), nil
 }
 
-func connect(ctx context.Context, name string, cfg NATSConfig, logger *slog.Logger) (*nats.Conn, error) {
+func connect(ctx context.Context, name string, cfg NATSConfig, inbox string, logger *slog.Logger) (*nats.Conn, error) {
+	// Replies come below the user's own prefix: the only subjects its NATS
+	// permissions let it subscribe on.
+	auth, err := cfg.ClientOptions(inbox)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
 	opts := []nats.Option{
 		nats.Name("gp2gp-" + name),
 		nats.MaxReconnects(-1),
@@ -178,15 +185,7 @@ func connect(ctx context.Context, name string, cfg NATSConfig, logger *slog.Logg
 			logger.Error("NATS asynchronous error", "subject", subject, "error", err)
 		}),
 	}
-	if cfg.CredsFile != "" {
-		opts = append(opts, nats.UserCredentials(cfg.CredsFile))
-	}
-	if cfg.TLSCAFile != "" {
-		opts = append(opts, nats.RootCAs(cfg.TLSCAFile))
-	}
-	if cfg.TLSCertFile != "" {
-		opts = append(opts, nats.ClientCert(cfg.TLSCertFile, cfg.TLSKeyFile))
-	}
+	opts = append(opts, auth...)
 	wait := 500 * time.Millisecond
 	for {
 		nc, err := nats.Connect(cfg.URL, opts...)

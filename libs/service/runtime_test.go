@@ -83,6 +83,22 @@ func TestRunRefusesATopologyItCannotEnsure(t *testing.T) {
 	require.ErrorContains(t, err, "no filter subjects")
 }
 
+func TestRunRefusesStreamsTheProfileDoesNotAllow(t *testing.T) {
+	srv := natstest.NewServer(t)
+	ps := []bus.Practice{{ODS: "A12345", ASID: "200000000101"}}
+	ctx := natstest.Context(t, 30*time.Second)
+	require.NoError(t, bus.Ensure(ctx, srv.JetStream(), bus.DevProfile, bus.RequesterTopology("", ps)))
+	cfg := service.Defaults()
+	cfg.NATS.URL, cfg.Practices, cfg.Profile = srv.URL(), ps, bus.ProdProfile
+	err := service.Run(ctx, "requester", cfg, bus.RequesterTopology("", ps),
+		func(context.Context, *service.Runtime) ([]service.Worker, error) {
+			t.Fatal("workers built on misconfigured streams")
+			return nil, nil
+		}, service.WithLogOutput(&lockedBuffer{}))
+	require.ErrorIs(t, err, bus.ErrMisconfigured)
+	require.ErrorContains(t, err, "has 1 replicas, profile prod requires 3")
+}
+
 func TestServeStopsEveryWorkerWhenOneFails(t *testing.T) {
 	boom := errors.New("consumer deleted")
 	stopped := make(chan struct{})

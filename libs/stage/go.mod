@@ -33,6 +33,7 @@ require (
 	github.com/nats-io/nats-server/v2 v2.15.2 // indirect
 	github.com/nats-io/nkeys v0.4.16 // indirect
 	github.com/nats-io/nuid v1.0.1 // indirect
+	github.com/nhsengland/gp2gp/libs/natsauth v0.0.0 // indirect
 	github.com/nhsengland/gp2gp/libs/xmldoc v0.0.0 // indirect
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
 	go.opentelemetry.io/otel v1.47.0 // indirect
@@ -69,3 +70,5 @@ replace (
 	github.com/nhsengland/gp2gp/libs/xmldoc => ../xmldoc
 	github.com/nhsengland/gp2gp/proto => ../../proto
 )
+
+replace github.com/nhsengland/gp2gp/libs/natsauth => ../natsauth

@@ -30,6 +30,10 @@ const (
 	EnvDemo = "GP2GP_DEV_DEMO"
 	// EnvAutoIntegrate switches on the receiver's auto-integration policy.
 	EnvAutoIntegrate = "GP2GP_AUTO_INTEGRATE"
+	// EnvSecurity ("true"/"false") runs NATS with TLS, client certificates
+	// and gp2gp's permission set, every service and practice as its own
+	// user (see security.go).
+	EnvSecurity = "GP2GP_DEV_SECURITY"
 )
 
 // DefaultPractices are the two simulated practices the dev stack serves.
@@ -54,6 +58,9 @@ type Config struct {
 	Demo bool
 	// AutoIntegrate switches on the receiver's auto-integration policy.
 	AutoIntegrate bool
+	// Security runs NATS with TLS and gp2gp's permission set, as
+	// production does; certificates go to TLSDir(DataDir).
+	Security bool
 }
 
 // ConfigFromEnv reads the configuration from the environment, with
@@ -91,7 +98,7 @@ func ConfigFromEnv() (Config, error) {
 			*dst = n
 		}
 	}
-	for env, dst := range map[string]*bool{EnvDemo: &c.Demo, EnvAutoIntegrate: &c.AutoIntegrate} {
+	for env, dst := range map[string]*bool{EnvDemo: &c.Demo, EnvAutoIntegrate: &c.AutoIntegrate, EnvSecurity: &c.Security} {
 		if v := get(env); v != "" {
 			b, perr := strconv.ParseBool(v)
 			if perr != nil {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/nhsengland/gp2gp/libs/bus"
 	"github.com/nhsengland/gp2gp/libs/directory/devdirectory"
+	"github.com/nhsengland/gp2gp/libs/natsauth"
 	"github.com/nhsengland/gp2gp/libs/natsembed"
 	"github.com/nhsengland/gp2gp/libs/practicesim"
 	"github.com/nhsengland/gp2gp/libs/service"
@@ -43,11 +44,23 @@ type Ready func(natsURL string)
 type Option func(*options)
 
 type options struct {
-	ready  Ready
-	out    io.Writer
-	start  []service.StartOption
-	demoed func(conversationID string)
+	ready     Ready
+	out       io.Writer
+	start     []service.StartOption
+	demoed    func(conversationID string)
+	violation func(string)
+	practice  []practicesim.Option
 }
+
+// WithPracticeOptions adds options to every simulated practice (tests make
+// their records large, say).
+func WithPracticeOptions(opts ...practicesim.Option) Option {
+	return func(o *options) { o.practice = append(o.practice, opts...) }
+}
+
+// WithViolations has fn called with the server's log line of every
+// permissions violation, when security is on.
+func WithViolations(fn func(line string)) Option { return func(o *options) { o.violation = fn } }
 
 // WithReady has ready called with the NATS URL once the server is up.
 func WithReady(ready Ready) Option { return func(o *options) { o.ready = ready } }
@@ -78,7 +91,17 @@ func Run(ctx context.Context, cfg Config, opts ...Option) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("devstack: data directory: %w", err)
 	}
-	srv, err := natsembed.Start(natsembed.Options{StoreDir: cfg.DataDir, Port: cfg.NATSPort, ServerName: "gp2gp-devstack"})
+	eo := natsembed.Options{StoreDir: cfg.DataDir, Port: cfg.NATSPort, ServerName: "gp2gp-devstack"}
+	var sec *security
+	if cfg.Security {
+		var err error
+		if sec, err = setUpSecurity(cfg.DataDir, cfg.Stage.Service.Practices, cfg.Stage.Service.ConsumerGroup); err != nil {
+			return err
+		}
+		eo.ConfigFile = sec.conf
+		eo.Logger = violationLogger{logger: service.NewLogger(os.Stderr, cfg.Stage.Service).With("service", "nats"), violation: o.violation}
+	}
+	srv, err := natsembed.Start(eo)
 	if err != nil {
 		return fmt.Errorf("devstack: %w", err)
 	}
@@ -88,7 +111,14 @@ func Run(ctx context.Context, cfg Config, opts ...Option) error {
 	}
 
 	sc := cfg.Stage
-	sc.Service.NATS = service.NATSConfig{URL: srv.URL()}
+	// natsFor is how the service (or tool) whose certificate CN is cn
+	// connects.
+	natsFor := func(cn string) service.NATSConfig {
+		if sec == nil {
+			return service.NATSConfig{URL: srv.URL()}
+		}
+		return sec.client(srv.URL(), cn)
+	}
 	stageOpts := []stage.Option{stage.WithStartOptions(o.start...)}
 	if sc.Directory.File == "" && sc.Directory.PDSURL == "" && sc.Directory.SDSURL == "" {
 		dir, err := devdirectory.File()
@@ -98,7 +128,10 @@ func Run(ctx context.Context, cfg Config, opts ...Option) error {
 		sc.Directory.File = "(embedded dev directory)"
 		stageOpts = append(stageOpts, stage.WithDirectory(dir, dir))
 	}
+	// withOps is the configuration of the i-th service, named name.
 	withOps := func(c stage.Config, i int) stage.Config {
+		name := []string{requester.Name, sender.Name, receiver.Name, acknowledger.Name, mireporter.Name}[i]
+		c.Service.NATS = natsFor(natsauth.ServiceCommonName(name, c.Service.ConsumerGroup))
 		if cfg.OpsPort > 0 {
 			c.Service.OpsAddr = "127.0.0.1:" + strconv.Itoa(cfg.OpsPort+i)
 		}
@@ -128,31 +161,31 @@ func Run(ctx context.Context, cfg Config, opts ...Option) error {
 		func(ctx context.Context) error {
 			return mireporter.Run(ctx, mi, mireporter.WithStartOptions(o.start...))
 		},
-		func(ctx context.Context) error { return runPractices(ctx, srv.URL(), sc.Service, cfg.Demo, o) },
+		func(ctx context.Context) error {
+			return runPractices(ctx, natsFor, sc.Service, cfg.Demo, sec != nil, o)
+		},
 	)
 }
 
-// runPractices runs the simulated practices' clinical systems on a NATS
-// connection of their own, as a vendor's system would, and the demo.
-func runPractices(ctx context.Context, url string, sc service.Config, demo bool, o options) error {
-	nc, err := nats.Connect(url, nats.Name("gp2gp-devstack-practices"), nats.MaxReconnects(-1))
-	if err != nil {
-		return fmt.Errorf("devstack: practices: %w", err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return err
-	}
+// runPractices runs the simulated practices' clinical systems, each on a
+// NATS connection of its own as a vendor's system would (in a secure dev
+// stack, as a vendor user serving that practice alone), and the demo,
+// which watches the transfer as the operator.
+func runPractices(ctx context.Context, natsFor func(cn string) service.NATSConfig, sc service.Config, demo, secure bool, o options) error {
 	logger := service.NewLogger(os.Stderr, sc).With("service", "practice-sim")
-	b, err := bus.New(js, bus.WithLogger(logger))
-	if err != nil {
-		return err
-	}
 	var practices []*practicesim.Practice
 	var workers []service.Worker
 	for _, p := range sc.Practices {
-		sim, err := practicesim.New(b, practicesim.Config{ODS: p.ODS, ASID: p.ASID}, practicesim.WithLogger(logger))
+		b, closeConn, err := dial(natsFor(VendorCN(p.ODS)), "gp2gp-devstack-practice-"+p.ODS, bus.WithLogger(logger))
+		if err != nil {
+			return fmt.Errorf("devstack: practice %s: %w", p.ODS, err)
+		}
+		defer closeConn()
+		opts := append([]practicesim.Option{practicesim.WithLogger(logger)}, o.practice...)
+		if secure {
+			opts = append(opts, practicesim.WithVendorPermissions())
+		}
+		sim, err := practicesim.New(b, practicesim.Config{ODS: p.ODS, ASID: p.ASID}, opts...)
 		if err != nil {
 			return err
 		}
@@ -160,14 +193,42 @@ func runPractices(ctx context.Context, url string, sc service.Config, demo bool,
 		workers = append(workers, sim.Run)
 	}
 	if demo && len(practices) > 1 {
-		workers = append(workers, func(ctx context.Context) error { return runDemo(ctx, js, b, practices, o) })
+		b, closeConn, err := dial(natsFor(OperatorCN), "gp2gp-devstack-demo")
+		if err != nil {
+			return fmt.Errorf("devstack: demo: %w", err)
+		}
+		defer closeConn()
+		workers = append(workers, func(ctx context.Context) error { return runDemo(ctx, b, practices, o) })
 	}
 	return service.RunAll(ctx, workers...)
 }
 
+// dial connects to NATS as cfg says, reconnecting for ever, and returns a
+// bus on the connection and a func closing it.
+func dial(cfg service.NATSConfig, name string, opts ...bus.Option) (*bus.Bus, func(), error) {
+	auth, err := cfg.ClientOptions("")
+	if err != nil {
+		return nil, nil, err
+	}
+	nc, err := nats.Connect(cfg.URL, append([]nats.Option{nats.Name(name), nats.MaxReconnects(-1)}, auth...)...)
+	if err != nil {
+		return nil, nil, err
+	}
+	js, err := jetstream.New(nc)
+	var b *bus.Bus
+	if err == nil {
+		b, err = bus.New(js, opts...)
+	}
+	if err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	return b, nc.Close, nil
+}
+
 // runDemo registers the first dev patient at their current practice, waits
 // for the transfer to finish and prints its timeline.
-func runDemo(ctx context.Context, js jetstream.JetStream, b *bus.Bus, practices []*practicesim.Practice, o options) error {
+func runDemo(ctx context.Context, b *bus.Bus, practices []*practicesim.Practice, o options) error {
 	pt := practicesim.Patients()[0]
 	var at *practicesim.Practice
 	for _, p := range practices {

@@ -45,6 +45,7 @@ require (
 	github.com/nhsengland/gp2gp/libs/largemsg v0.0.0 // indirect
 	github.com/nhsengland/gp2gp/libs/mi v0.0.0
 	github.com/nhsengland/gp2gp/libs/miapi v0.0.0 // indirect
+	github.com/nhsengland/gp2gp/libs/natsauth v0.0.0
 	github.com/nhsengland/gp2gp/libs/xmldoc v0.0.0
 	github.com/nhsengland/gp2gp/services/gp2gpctl v0.0.0
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
@@ -96,3 +97,5 @@ replace github.com/nhsengland/gp2gp/libs/largemsg => ../../libs/largemsg
 replace github.com/nhsengland/gp2gp/libs/mi => ../../libs/mi
 
 replace github.com/nhsengland/gp2gp/libs/miapi => ../../libs/miapi
+
+replace github.com/nhsengland/gp2gp/libs/natsauth => ../../libs/natsauth

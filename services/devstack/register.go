@@ -8,13 +8,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/nhsengland/gp2gp/libs/bus"
 	"github.com/nhsengland/gp2gp/libs/directory/devdirectory"
 	"github.com/nhsengland/gp2gp/libs/hl7"
 	"github.com/nhsengland/gp2gp/libs/practicesim"
+	"github.com/nhsengland/gp2gp/libs/service"
 	"github.com/nhsengland/gp2gp/libs/transfer"
 )
 
@@ -25,26 +23,37 @@ var ErrUnknownPatient = errors.New("not a dev stack patient")
 // Register registers a dev patient (nhs; "" for the first) at their
 // current practice on a running dev stack at natsURL, as that practice's
 // clinical system would, then waits up to wait for the transfer to finish
-// and prints its timeline to out. It returns the conversation id.
-func Register(ctx context.Context, natsURL, nhs string, wait time.Duration, out io.Writer) (string, error) {
+// and prints its timeline to out. It returns the conversation id. tlsDir
+// is the certificates directory of a secure dev stack (TLSDir), or "": the
+// practice then registers with its vendor's certificate and the transfer
+// is watched with the operator's.
+func Register(ctx context.Context, natsURL, tlsDir, nhs string, wait time.Duration, out io.Writer) (string, error) {
 	pt, err := devPatient(nhs)
 	if err != nil {
 		return "", err
 	}
-	nc, err := nats.Connect(natsURL, nats.Name("gp2gp-devstack-register"), nats.Timeout(5*time.Second))
-	if err != nil {
-		return "", fmt.Errorf("connect to the dev stack's NATS at %s (is make run running?): %w", natsURL, err)
+	connect := func(cn string) (*bus.Bus, func(), error) {
+		cfg := service.NATSConfig{URL: natsURL}
+		if tlsDir != "" {
+			cfg = clientConfig(tlsDir, natsURL, cn)
+		}
+		b, closeConn, err := dial(cfg, "gp2gp-devstack-register")
+		if err != nil {
+			return nil, nil, fmt.Errorf("connect to the dev stack's NATS at %s (is make run running?): %w", natsURL, err)
+		}
+		return b, closeConn, nil
 	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
+	b, closeVendor, err := connect(VendorCN(pt.CurrentODS))
 	if err != nil {
 		return "", err
 	}
-	b, err := bus.New(js)
+	defer closeVendor()
+	ob, closeOperator, err := connect(OperatorCN)
 	if err != nil {
 		return "", err
 	}
-	store, err := transfer.NewStore(ctx, b)
+	defer closeOperator()
+	store, err := transfer.NewStore(ctx, ob)
 	if err != nil {
 		return "", fmt.Errorf("the dev stack at %s has no transfer store yet (is make run running?): %w", natsURL, err)
 	}

@@ -18,6 +18,7 @@ type Config struct {
 // services' other variables (GP2GP_PRACTICES, …) do not concern it.
 var natsVariables = []string{
 	service.EnvNATSURL, service.EnvNATSCreds, service.EnvNATSTLSCA, service.EnvNATSTLSCert, service.EnvNATSTLSKey,
+	service.EnvNATSInbox,
 }
 
 // LoadConfig reads GP2GP_NATS_URL (default nats://127.0.0.1:4222),

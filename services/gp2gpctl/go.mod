@@ -33,6 +33,7 @@ require (
 	github.com/nats-io/nkeys v0.4.16 // indirect
 	github.com/nats-io/nuid v1.0.1 // indirect
 	github.com/nhsengland/gp2gp/libs/mi v0.0.0
+	github.com/nhsengland/gp2gp/libs/natsauth v0.0.0
 	github.com/nhsengland/gp2gp/libs/xmldoc v0.0.0 // indirect
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
 	go.opentelemetry.io/otel v1.47.0 // indirect
@@ -69,3 +70,5 @@ replace (
 )
 
 replace github.com/nhsengland/gp2gp/libs/mi => ../../libs/mi
+
+replace github.com/nhsengland/gp2gp/libs/natsauth => ../../libs/natsauth

@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/nhsengland/gp2gp/libs/natsauth"
 	"github.com/nhsengland/gp2gp/libs/service"
 	"github.com/nhsengland/gp2gp/services/gp2gpctl/internal/dlq"
 	"github.com/nhsengland/gp2gp/services/gp2gpctl/internal/inspect"
@@ -86,6 +87,12 @@ usage:
       --spine-csv     YYYY-MM-DD_spine_messages.csv[.gz] files, at any depth
       --ods-metadata  {"practices":[{"odsCode","name","asids"}],
                        "sicbls":[{"odsCode","name","practices"}]}
+  gp2gpctl nats auth -spec FILE [-format helm|conf] [-tls-cert F -tls-key F -tls-ca F]
+                                       the NATS users and permissions of a deployment
+                                       (services, vendors, operators) from its spec
+                                       (deploy/nats/auth-spec.json): as values for the
+                                       NATS Helm chart (default), or as a nats-server
+                                       configuration with the TLS block (conf)
   gp2gpctl help                        this text
 
 status, list, resend and dlq connect to NATS as the services do: GP2GP_NATS_URL
@@ -127,6 +134,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runMI(ctx, args[1:], stdout, stderr)
 	case "dlq":
 		return runDLQ(ctx, args[1:], stdout, stderr)
+	case "nats":
+		return runNATS(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return ExitOK
@@ -203,6 +212,53 @@ func runMI(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "gp2gpctl mi report: %v\n", err)
 	return ExitFailure
+}
+
+// runNATS runs "gp2gpctl nats auth …".
+func runNATS(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "auth" {
+		fmt.Fprintf(stderr, "gp2gpctl nats: the only nats command is auth\n\n%s", usage)
+		return ExitUsage
+	}
+	fs := flag.NewFlagSet("nats auth", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	specFile := fs.String("spec", "", "the deployment's users: practices, vendors, operators (JSON)")
+	format := fs.String("format", "helm", "helm: values for the NATS Helm chart; conf: nats-server configuration")
+	var tls natsauth.TLS
+	fs.StringVar(&tls.CertFile, "tls-cert", "", "conf: the server's certificate file")
+	fs.StringVar(&tls.KeyFile, "tls-key", "", "conf: the server's key file")
+	fs.StringVar(&tls.CAFile, "tls-ca", "", "conf: the CA of the clients' certificates")
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return ExitOK
+		}
+		return ExitUsage
+	}
+	if *specFile == "" || fs.NArg() > 0 || (*format != "helm" && *format != "conf") {
+		fmt.Fprintln(stderr, "gp2gpctl nats auth: want -spec FILE and -format helm or conf")
+		return ExitUsage
+	}
+	spec, err := natsauth.ReadSpecFile(*specFile)
+	var users []natsauth.User
+	if err == nil {
+		users, err = spec.Users()
+	}
+	if err == nil {
+		if *format == "helm" {
+			err = natsauth.WriteHelmValues(stdout, users, natsauth.HelmHeader(*specFile))
+		} else {
+			var t *natsauth.TLS
+			if tls != (natsauth.TLS{}) {
+				t = &tls
+			}
+			err = natsauth.WriteServerConfig(stdout, users, t)
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "gp2gpctl nats auth: %v\n", err)
+		return ExitFailure
+	}
+	return ExitOK
 }
 
 func runInspect(args []string, stdout, stderr io.Writer) int {

@@ -443,7 +443,8 @@ func TestConfigFromEnvironment(t *testing.T) {
 		t.Setenv(service.EnvNATSCreds, t.TempDir()+"/missing.creds")
 		_, errOut, code := ctl(t, "list", "-nats", d.url)
 		assert.Equal(t, gp2gpctl.ExitFailure, code)
-		assert.Contains(t, errOut, "gp2gpctl list: cannot connect to NATS at "+d.url)
+		assert.Contains(t, errOut, "gp2gpctl list: configuration: GP2GP_NATS_CREDS: stat ")
+		assert.Contains(t, errOut, "missing.creds: no such file or directory")
 		assert.Equal(t, 1, strings.Count(errOut, "\n"))
 	})
 	t.Run("the services' other variables are not gp2gpctl's concern", func(t *testing.T) {

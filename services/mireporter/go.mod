@@ -28,6 +28,7 @@ require (
 	github.com/nats-io/nuid v1.0.1 // indirect
 	github.com/nhsengland/gp2gp/libs/mi v0.0.0
 	github.com/nhsengland/gp2gp/libs/miapi v0.0.0
+	github.com/nhsengland/gp2gp/libs/natsauth v0.0.0 // indirect
 	github.com/nhsengland/gp2gp/libs/natsembed v0.0.0
 	github.com/nhsengland/gp2gp/libs/transfer v0.0.0
 	github.com/nhsengland/gp2gp/proto v0.0.0
@@ -73,3 +74,5 @@ replace (
 replace github.com/nhsengland/gp2gp/libs/mi => ../../libs/mi
 
 replace github.com/nhsengland/gp2gp/libs/miapi => ../../libs/miapi
+
+replace github.com/nhsengland/gp2gp/libs/natsauth => ../../libs/natsauth

@@ -34,6 +34,7 @@ require (
 	github.com/nats-io/nuid v1.0.1 // indirect
 	github.com/nhsengland/gp2gp/libs/directory v0.0.0
 	github.com/nhsengland/gp2gp/libs/largemsg v0.0.0
+	github.com/nhsengland/gp2gp/libs/natsauth v0.0.0 // indirect
 	github.com/nhsengland/gp2gp/libs/natsembed v0.0.0
 	github.com/nhsengland/gp2gp/libs/xmldoc v0.0.0
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
@@ -75,3 +76,5 @@ replace (
 )
 
 replace github.com/nhsengland/gp2gp/libs/largemsg => ../../libs/largemsg
+
+replace github.com/nhsengland/gp2gp/libs/natsauth => ../../libs/natsauth

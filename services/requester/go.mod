@@ -31,6 +31,7 @@ require (
 	github.com/nats-io/nkeys v0.4.16 // indirect
 	github.com/nats-io/nuid v1.0.1 // indirect
 	github.com/nhsengland/gp2gp/libs/ebxml v0.0.0 // indirect
+	github.com/nhsengland/gp2gp/libs/natsauth v0.0.0 // indirect
 	github.com/nhsengland/gp2gp/libs/natsembed v0.0.0 // indirect
 	github.com/nhsengland/gp2gp/libs/spine v0.0.0 // indirect
 	github.com/nhsengland/gp2gp/libs/xmldoc v0.0.0 // indirect
@@ -72,3 +73,5 @@ replace (
 	github.com/nhsengland/gp2gp/libs/xmldoc => ../../libs/xmldoc
 	github.com/nhsengland/gp2gp/proto => ../../proto
 )
+
+replace github.com/nhsengland/gp2gp/libs/natsauth => ../../libs/natsauth

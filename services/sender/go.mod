@@ -35,6 +35,7 @@ require (
 	github.com/nats-io/nkeys v0.4.16 // indirect
 	github.com/nats-io/nuid v1.0.1 // indirect
 	github.com/nhsengland/gp2gp/libs/largemsg v0.0.0
+	github.com/nhsengland/gp2gp/libs/natsauth v0.0.0 // indirect
 	github.com/nhsengland/gp2gp/libs/natsembed v0.0.0
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
 	go.opentelemetry.io/otel v1.47.0 // indirect
@@ -75,3 +76,5 @@ replace (
 )
 
 replace github.com/nhsengland/gp2gp/libs/largemsg => ../../libs/largemsg
+
+replace github.com/nhsengland/gp2gp/libs/natsauth => ../../libs/natsauth

@@ -7,6 +7,8 @@
 // `devstack register [-nats URL] [-wait D] [NHS-NUMBER]` starts another
 // transfer on a running dev stack: the patient's current practice
 // registers them, and the transfer's timeline is printed when it ends.
+// With GP2GP_DEV_SECURITY=true it connects with the certificates the
+// secure dev stack wrote to GP2GP_DATA_DIR/tls.
 package main
 
 import (
@@ -16,6 +18,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -56,7 +59,11 @@ func register(args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if _, err := devstack.Register(ctx, *url, fs.Arg(0), *wait, os.Stdout); err != nil {
+	tlsDir := ""
+	if secure, _ := strconv.ParseBool(os.Getenv(devstack.EnvSecurity)); secure {
+		tlsDir = devstack.TLSDir(envOr(devstack.EnvDataDir, ".devstack"))
+	}
+	if _, err := devstack.Register(ctx, *url, tlsDir, fs.Arg(0), *wait, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "devstack register:", err)
 		return 1
 	}

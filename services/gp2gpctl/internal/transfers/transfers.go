@@ -206,16 +206,11 @@ func connect(ctx context.Context, cfg service.NATSConfig) (*deployment, error) {
 
 // dial connects once, with the credentials and TLS files configured.
 func dial(cfg service.NATSConfig) (*nats.Conn, error) {
-	opts := []nats.Option{nats.Name("gp2gpctl"), nats.Timeout(connectTimeout), nats.NoReconnect()}
-	if cfg.CredsFile != "" {
-		opts = append(opts, nats.UserCredentials(cfg.CredsFile))
+	auth, err := cfg.ClientOptions("")
+	if err != nil {
+		return nil, err
 	}
-	if cfg.TLSCAFile != "" {
-		opts = append(opts, nats.RootCAs(cfg.TLSCAFile))
-	}
-	if cfg.TLSCertFile != "" {
-		opts = append(opts, nats.ClientCert(cfg.TLSCertFile, cfg.TLSKeyFile))
-	}
+	opts := append([]nats.Option{nats.Name("gp2gpctl"), nats.Timeout(connectTimeout), nats.NoReconnect()}, auth...)
 	nc, err := nats.Connect(cfg.URL, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("cannot connect to NATS at %s: %w", redact(cfg.URL), err)
