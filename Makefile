@@ -19,6 +19,12 @@
 #                 entries in testdata/fuzz
 #   make images   build a container image of each service with docker
 #                 (deploy/docker/Dockerfile; needs a running Docker engine)
+#   make chaos    fault injection: the services and a nats-server as OS
+#                 processes on the loopback, transfers while random ones are
+#                 SIGKILLed and restarted; checks states, duplicates on the
+#                 wire, documents, dead letters; prints a summary (~2-3 min)
+#   make soak     the same processes without kills at 10 transfers/s for
+#                 SOAK_DURATION: memory, goroutines, latency (~5 min)
 #   make clean    remove bin/ and the dev stack's data
 #
 # Knobs (environment or make VAR=value):
@@ -27,6 +33,18 @@
 #   BENCH_COUNT     runs per benchmark for make bench (default 5)
 #   BENCH_TIME      -benchtime for make bench (default 3000x)
 #   FUZZ_TIME       how long make fuzz runs each target (default 60s)
+#   CHAOS_TRANSFERS transfers of make chaos (default 60)
+#   CHAOS_KILLS     SIGKILLs make chaos injects (default 12)
+#   CHAOS_DURATION  cap on a run once the processes are up (default 150s;
+#                   soak: SOAK_DURATION + 90s)
+#   CHAOS_SEED      seed of the kill times and targets (default: the clock)
+#   CHAOS_LARGE_EVERY, CHAOS_LARGE_SIZE  every n-th transfer a large record
+#                   with a document of that many bytes (default 5, 4194304;
+#                   soak 10)
+#   CHAOS_POISON    poison registrations injected (default 3)
+#   CHAOS_KEEP      true: keep the work directory (binaries, store, logs)
+#   SOAK_DURATION   how long make soak registers patients (default 3m)
+#   SOAK_RATE       registrations per second of make soak (default 10)
 #   IMAGE_REPO      repository prefix of make images (default gp2gp: gp2gp/<svc>)
 #   IMAGE_TAG       tag of make images (default: the git short commit)
 
@@ -50,7 +68,7 @@ ifdef GP2GP_SPEC_DIR
 export GP2GP_SPEC_DIR := $(abspath $(GP2GP_SPEC_DIR))
 endif
 
-.PHONY: help run transfer test build lint proto bench fuzz images clean
+.PHONY: help run transfer test build lint proto bench fuzz chaos soak images clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -87,6 +105,12 @@ bench: ## benchmarks against raw baselines, as ratios
 
 fuzz: ## run every fuzz target, keep new corpus entries
 	scripts/fuzz.sh
+
+chaos: ## kill services and NATS during transfers, then check (CHAOS_*)
+	go run ./services/chaos/cmd/chaos chaos
+
+soak: ## 10 transfers/s for SOAK_DURATION: memory, goroutines, latency
+	go run ./services/chaos/cmd/chaos soak
 
 # Images: the production commands, one Dockerfile (ARG SERVICE); the
 # deploy tests check this list against the Dockerfile's.

@@ -338,6 +338,9 @@ func (r *run) killAndRestart(ctx context.Context, began time.Time, target string
 	r.killsMu.Lock()
 	r.kills = append(r.kills, kill{At: at, Target: target, Downtime: down, Final: final})
 	r.killsMu.Unlock()
+	if !final {
+		r.logf("chaos: %s: killed %s (SIGKILL); starting it again in %s", at.Round(100*time.Millisecond), target, down.Round(10*time.Millisecond))
+	}
 	sleep(ctx, down)
 	for ctx.Err() == nil {
 		err := r.cl.start(context.WithoutCancel(ctx), target)
@@ -347,9 +350,6 @@ func (r *run) killAndRestart(ctx context.Context, began time.Time, target string
 		r.logf("chaos: restart %s: %v; trying again", target, err)
 		p.Kill()
 		sleep(ctx, time.Second)
-	}
-	if !final {
-		r.logf("chaos: %s: killed %s, restarted after %s", at.Round(100*time.Millisecond), target, down.Round(10*time.Millisecond))
 	}
 }
 

@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nhsengland/gp2gp/libs/bus"
 	"github.com/nhsengland/gp2gp/services/chaos/internal/proc"
 )
 
@@ -64,10 +63,10 @@ func build(ctx context.Context, root, bin string) error {
 		dir  string
 		args []string
 	}{
-		{root, append([]string{"build", "-trimpath", "-o", bin + string(filepath.Separator)}, pkgs...)},
+		{root, append([]string{"build", "-o", bin + string(filepath.Separator)}, pkgs...)},
 		// The server from the module (a tool of this module), the same
 		// code the production images of NATS run.
-		{filepath.Join(root, "services", "chaos"), []string{"build", "-trimpath", "-o", filepath.Join(bin, "nats-server"), "github.com/nats-io/nats-server/v2"}},
+		{filepath.Join(root, "services", "chaos"), []string{"build", "-o", filepath.Join(bin, "nats-server"), "github.com/nats-io/nats-server/v2"}},
 	}
 	for _, s := range steps {
 		cmd := exec.CommandContext(ctx, "go", s.args...)
@@ -237,13 +236,4 @@ func (c *cluster) stop() {
 		<-done
 	}
 	c.procs[Broker].Stop(10 * time.Second)
-}
-
-// practicesFlag is the GP2GP_PRACTICES value of ps.
-func practicesFlag(ps []bus.Practice) string {
-	out := make([]string, len(ps))
-	for i, p := range ps {
-		out[i] = p.ODS + ":" + p.ASID
-	}
-	return strings.Join(out, ",")
 }

@@ -206,6 +206,9 @@ func Load(args []string, lookup func(string) (string, bool), usage io.Writer) (C
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("chaos: unexpected arguments %q", fs.Args())
 	}
+	if mode == ModeSoak {
+		c.Kills = 0 // a soak measures a steady state
+	}
 	durationSet := false
 	fs.Visit(func(f *flag.Flag) { durationSet = durationSet || f.Name == "duration" })
 	if _, ok := lookup(EnvDuration); mode == ModeSoak && !durationSet && !ok {

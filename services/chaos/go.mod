@@ -16,6 +16,7 @@ require (
 	github.com/nhsengland/gp2gp/libs/xmldoc v0.0.0 // indirect
 	go.opentelemetry.io/otel v1.47.0 // indirect
 	go.opentelemetry.io/otel/trace v1.47.0 // indirect
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/crypto v0.58.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/time v0.16.0 // indirect
@@ -32,6 +33,7 @@ require (
 	github.com/nhsengland/gp2gp/libs/practicesim v0.0.0
 	github.com/nhsengland/gp2gp/libs/transfer v0.0.0
 	github.com/nhsengland/gp2gp/proto v0.0.0
+	github.com/stretchr/testify v1.12.1
 	google.golang.org/protobuf v1.36.12
 )
 
