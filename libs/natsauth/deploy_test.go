@@ -37,7 +37,7 @@ func TestHelmValuesAreGeneratedFromTheSpec(t *testing.T) {
 	var values struct {
 		Config struct {
 			Merge struct {
-				Authorization any `yaml:"authorization"`
+				Accounts any `yaml:"accounts"`
 			} `yaml:"merge"`
 		} `yaml:"config"`
 	}
@@ -45,12 +45,12 @@ func TestHelmValuesAreGeneratedFromTheSpec(t *testing.T) {
 	var conf bytes.Buffer
 	require.NoError(t, natsauth.WriteServerConfig(&conf, users, nil))
 	var server struct {
-		Authorization any `json:"authorization"`
+		Accounts any `json:"accounts"`
 	}
 	require.NoError(t, json.Unmarshal(conf.Bytes(), &server))
-	fromYAML, err := json.Marshal(values.Config.Merge.Authorization)
+	fromYAML, err := json.Marshal(values.Config.Merge.Accounts)
 	require.NoError(t, err)
-	fromConf, err := json.Marshal(server.Authorization)
+	fromConf, err := json.Marshal(server.Accounts)
 	require.NoError(t, err)
 	assert.JSONEq(t, string(fromConf), string(fromYAML))
 }

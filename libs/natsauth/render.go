@@ -7,8 +7,18 @@ import (
 	"strings"
 )
 
-// authorization is the server configuration block of users.
-func authorization(users []User) map[string]any {
+// Account is the NATS account every gp2gp user belongs to, with
+// JetStream enabled. A deployment's other tenants (and the system
+// account) live in accounts of their own and see none of gp2gp's subjects.
+const Account = "GP2GP"
+
+// accounts is the server configuration block of the gp2gp account and its
+// users.
+func accounts(users []User) map[string]any {
+	return map[string]any{Account: map[string]any{"jetstream": "enabled", "users": userList(users)}}
+}
+
+func userList(users []User) []any {
 	list := make([]any, 0, len(users))
 	for _, u := range users {
 		list = append(list, map[string]any{
@@ -19,7 +29,7 @@ func authorization(users []User) map[string]any {
 			},
 		})
 	}
-	return map[string]any{"users": list}
+	return list
 }
 
 // TLS is the server's TLS configuration: its certificate and the CA its
@@ -31,10 +41,10 @@ type TLS struct {
 
 // WriteServerConfig writes a nats-server configuration fragment (JSON,
 // which the server's configuration parser reads) holding the TLS block,
-// when tls is set, and the authorization block of users. The dev stack
+// when tls is set, and the accounts block: the gp2gp account with its users. The dev stack
 // and tests load it into an embedded server.
 func WriteServerConfig(w io.Writer, users []User, tls *TLS) error {
-	conf := map[string]any{"authorization": authorization(users)}
+	conf := map[string]any{"accounts": accounts(users)}
 	if tls != nil {
 		conf["tls"] = map[string]any{
 			"cert_file": tls.CertFile, "key_file": tls.KeyFile, "ca_file": tls.CAFile,
@@ -48,8 +58,8 @@ func WriteServerConfig(w io.Writer, users []User, tls *TLS) error {
 }
 
 // WriteHelmValues writes the values file for the official NATS Helm chart
-// that installs users as the authorization block of the server
-// configuration (config.merge). It is meant to be passed to helm after the
+// that installs the gp2gp account and its users as the accounts block of
+// the server configuration (config.merge). It is meant to be passed to helm after the
 // cluster values (deploy/nats/values.yaml), which switch on TLS with
 // verify_and_map.
 func WriteHelmValues(w io.Writer, users []User, header string) error {
@@ -57,17 +67,17 @@ func WriteHelmValues(w io.Writer, users []User, header string) error {
 	for _, line := range strings.Split(strings.TrimRight(header, "\n"), "\n") {
 		b.WriteString("# " + line + "\n")
 	}
-	b.WriteString("config:\n  merge:\n    authorization:\n      users:\n")
+	fmt.Fprintf(&b, "config:\n  merge:\n    accounts:\n      %s:\n        jetstream: enabled\n        users:\n", Account)
 	for _, u := range users {
-		fmt.Fprintf(&b, "        - user: %s\n", quote(u.Name))
-		b.WriteString("          permissions:\n")
+		fmt.Fprintf(&b, "          - user: %s\n", quote(u.Name))
+		b.WriteString("            permissions:\n")
 		for _, part := range []struct {
 			name     string
 			subjects []string
 		}{{"publish", u.Permissions.Publish}, {"subscribe", u.Permissions.Subscribe}} {
-			fmt.Fprintf(&b, "            %s:\n              allow:\n", part.name)
+			fmt.Fprintf(&b, "              %s:\n                allow:\n", part.name)
 			for _, s := range part.subjects {
-				fmt.Fprintf(&b, "                - %s\n", quote(s))
+				fmt.Fprintf(&b, "                  - %s\n", quote(s))
 			}
 		}
 	}
