@@ -40,7 +40,9 @@
 #   CHAOS_SEED      seed of the kill times and targets (default: the clock)
 #   CHAOS_LARGE_EVERY, CHAOS_LARGE_SIZE  every n-th transfer a large record
 #                   with a document of that many bytes (default 5, 4194304;
-#                   soak 10)
+#                   soak 20, 1048576)
+#   CHAOS_SPLIT_THRESHOLD  the sender's GP2GP_SPLIT_THRESHOLD (default its
+#                   own, 4500000; soak 500000)
 #   CHAOS_POISON    poison registrations injected (default 3)
 #   CHAOS_KEEP      true: keep the work directory (binaries, store, logs)
 #   SOAK_DURATION   how long make soak registers patients (default 3m)

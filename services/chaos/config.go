@@ -104,7 +104,11 @@ func DefaultConfig(mode Mode) Config {
 	}
 	if mode == ModeSoak {
 		c.Kills = 0
-		c.LargeEvery = 10
+		// One record in twenty large: a 1 MiB document sent as a fragment
+		// index and three fragments (the split threshold lowered to
+		// 500,000), so the large path runs throughout at a volume this
+		// machine's synced store sustains alongside the small records.
+		c.LargeEvery, c.LargeSize, c.SplitThreshold = 20, 1<<20, 500_000
 		c.Duration = c.SoakDuration + soakDrain
 	}
 	return c

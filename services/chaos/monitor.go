@@ -10,23 +10,32 @@ import (
 )
 
 // monitor follows the transfers in the transfer records until each has
-// both sides in a terminal state.
+// both sides in a terminal state. It reads at most pollBudget records per
+// poll, round robin over the unfinished transfers, so a backlog does not
+// turn it into load on the broker; latencies come from the records'
+// histories, not from when the monitor noticed.
 type monitor struct {
 	store *transfer.Store
 	w     *workload
 
 	mu       sync.Mutex
 	finished map[string]bool
+	// sideDone marks the sides seen terminal, by side and conversation.
+	sideDone map[transfer.Side]map[string]bool
+	next     int
 }
 
 func newMonitor(store *transfer.Store, w *workload) *monitor {
-	return &monitor{store: store, w: w, finished: map[string]bool{}}
+	return &monitor{store: store, w: w, finished: map[string]bool{},
+		sideDone: map[transfer.Side]map[string]bool{transfer.Requesting: {}, transfer.Sending: {}}}
 }
 
-// pollEvery is how often unfinished transfers are looked at;
-// progressEvery how often progress is printed.
+// pollEvery is how often unfinished transfers are looked at, pollBudget
+// how many records one look reads at most, and progressEvery how often
+// progress is printed.
 const (
 	pollEvery     = 500 * time.Millisecond
+	pollBudget    = 100
 	progressEvery = 15 * time.Second
 )
 
@@ -36,16 +45,7 @@ func (m *monitor) watch(ctx context.Context, loadDone <-chan struct{}, progress 
 	lastProgress := time.Now()
 	total := len(m.w.transfers)
 	for {
-		for _, t := range m.w.transfers {
-			if _, ok := t.registered(); !ok || m.isFinished(t.ConversationID) {
-				continue
-			}
-			if m.terminal(ctx, t.ConversationID) {
-				m.mu.Lock()
-				m.finished[t.ConversationID] = true
-				m.mu.Unlock()
-			}
-		}
+		m.poll(ctx)
 		done := m.count()
 		select {
 		case <-loadDone:
@@ -68,10 +68,53 @@ func (m *monitor) watch(ctx context.Context, loadDone <-chan struct{}, progress 
 	}
 }
 
+// poll reads up to pollBudget records of unfinished transfers, carrying
+// on from where the last poll stopped. The sending side is read first: it
+// usually finishes last (COMPLETED once the final ack is in).
+func (m *monitor) poll(ctx context.Context) {
+	n := len(m.w.transfers)
+	budget := pollBudget
+	for i := 0; i < n && budget > 0 && ctx.Err() == nil; i++ {
+		t := m.w.transfers[(m.next+i)%n]
+		if _, ok := t.registered(); !ok || m.isFinished(t.ConversationID) {
+			continue
+		}
+		all := true
+		for _, side := range []transfer.Side{transfer.Sending, transfer.Requesting} {
+			if m.isSideDone(side, t.ConversationID) {
+				continue
+			}
+			budget--
+			if !m.terminal(ctx, side, t.ConversationID) {
+				all = false
+				break
+			}
+			m.mu.Lock()
+			m.sideDone[side][t.ConversationID] = true
+			m.mu.Unlock()
+		}
+		if all {
+			m.mu.Lock()
+			m.finished[t.ConversationID] = true
+			m.mu.Unlock()
+		}
+		if budget == 0 {
+			m.next = (m.next + i + 1) % n
+			return
+		}
+	}
+}
+
 func (m *monitor) isFinished(conv string) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.finished[conv]
+}
+
+func (m *monitor) isSideDone(side transfer.Side, conv string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.sideDone[side][conv]
 }
 
 func (m *monitor) count() int {
@@ -80,18 +123,13 @@ func (m *monitor) count() int {
 	return len(m.finished)
 }
 
-// terminal reports whether both sides of conv exist and are terminal. A
+// terminal reports whether the side of conv exists and is terminal. A
 // read that fails (the broker is down) counts as not yet.
-func (m *monitor) terminal(ctx context.Context, conv string) bool {
-	for _, side := range []transfer.Side{transfer.Requesting, transfer.Sending} {
-		gctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		t, err := m.store.Get(gctx, side, conv)
-		cancel()
-		if err != nil || !t.Terminal() {
-			return false
-		}
-	}
-	return true
+func (m *monitor) terminal(ctx context.Context, side transfer.Side, conv string) bool {
+	gctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	t, err := m.store.Get(gctx, side, conv)
+	return err == nil && t.Terminal()
 }
 
 // sides reads both sides of conv, retrying while the broker does not

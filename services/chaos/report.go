@@ -37,6 +37,9 @@ type Report struct {
 
 	Latency    Latency
 	Throughput float64 // completed transfers per second of Elapsed
+	// Rate and SoakDuration are a soak's offered load.
+	Rate         float64
+	SoakDuration time.Duration
 
 	// Documents verified (SHA-256 equal to the sent) and their bytes;
 	// ExtractBytes the extracts received.
@@ -137,6 +140,9 @@ func (r *Report) Print(w io.Writer) {
 		if r.FinalRestarts > 0 {
 			row("final restart", "%d processes killed and restarted after the last transfer finished", r.FinalRestarts)
 		}
+	}
+	if r.Mode == ModeSoak {
+		row("offered", "%.1f registrations/s for %s", r.Rate, r.SoakDuration)
 	}
 	row("elapsed", "%s (%.1f transfers/s completed)", r.Elapsed.Round(100*time.Millisecond), r.Throughput)
 	row("latency", "registration to both sides finished: p50 %s, p99 %s, max %s (%d transfers)",

@@ -20,7 +20,7 @@ const maxDetails = 12
 // practices' view) and checks it.
 func (r *run) verify(ctx context.Context, b *bus.Bus, store *transfer.Store, sims map[string]*practicesim.Practice, mon *monitor, smp *sampler, elapsed time.Duration) (*Report, error) {
 	rep := &Report{Mode: r.cfg.Mode, Seed: r.cfg.Seed, Elapsed: elapsed, Transfers: len(r.w.transfers), Large: r.w.large(),
-		Kills: map[string]int{}, Reasons: map[string]int{}}
+		Kills: map[string]int{}, Reasons: map[string]int{}, Rate: r.cfg.Rate, SoakDuration: r.cfg.SoakDuration}
 	r.killsMu.Lock()
 	for _, k := range r.kills {
 		if k.Final {
@@ -143,9 +143,12 @@ func (r *run) verify(ctx context.Context, b *bus.Bus, store *transfer.Store, sim
 	rep.Checks = append(rep.Checks, crashes)
 	if r.cfg.Mode == ModeSoak {
 		rep.Flatness = r.flatness(smp)
-		flat := Check{Name: "memory and goroutines flat over the soak (" + flatCriterion + ")"}
+		flat := Check{Name: "the services' memory and goroutines flat over the soak (" + flatCriterion + ")"}
 		for _, f := range rep.Flatness {
-			if !f.Flat {
+			// The broker's memory follows its streams (block caches, and
+			// the dedupe ids of the last hour, one per message): reported,
+			// not judged over a soak shorter than the dedupe window.
+			if !f.Flat && f.Name != Broker {
 				flat.fail(f.String())
 			}
 		}
