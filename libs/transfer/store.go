@@ -25,6 +25,8 @@ type Store struct {
 	maxAttempts int
 	logger      *slog.Logger
 	observe     func(ctx context.Context, t *Transfer, c Change)
+	// recoverGrace: see WithRecoverGrace.
+	recoverGrace time.Duration
 }
 
 // Option configures a Store.
@@ -83,7 +85,7 @@ func NewStore(ctx context.Context, b *bus.Bus, opts ...Option) (*Store, error) {
 	if b == nil {
 		return nil, errors.New("transfer: nil bus")
 	}
-	s := &Store{bus: b, now: time.Now, maxAttempts: 50, logger: slog.New(slog.DiscardHandler)}
+	s := &Store{bus: b, now: time.Now, maxAttempts: 50, logger: slog.New(slog.DiscardHandler), recoverGrace: DefaultRecoverGrace}
 	for _, o := range opts {
 		if err := o(s); err != nil {
 			return nil, err
@@ -304,9 +306,16 @@ func (s *Store) publishOutbox(ctx context.Context, k string, t *Transfer) (*Tran
 // that stopped between storing a change and publishing it. Run it at
 // startup; it reads every record, so it costs one read per transfer.
 func (s *Store) Flush(ctx context.Context) (published int, err error) {
+	published, _, err = s.flush(ctx, time.Time{})
+	return published, err
+}
+
+// flush is Flush for the outboxes whose oldest event happened before
+// cutoff (zero: all); it also counts the outboxes it left.
+func (s *Store) flush(ctx context.Context, cutoff time.Time) (published, skipped int, err error) {
 	lister, err := s.kv.ListKeys(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("transfer: list keys: %w", err)
+		return 0, 0, fmt.Errorf("transfer: list keys: %w", err)
 	}
 	defer func() { _ = lister.Stop() }()
 	var errs []error
@@ -323,6 +332,10 @@ func (s *Store) Flush(ctx context.Context) (published int, err error) {
 		if n == 0 {
 			continue
 		}
+		if !cutoff.IsZero() && !t.Outbox[0].At.Before(cutoff) {
+			skipped++
+			continue
+		}
 		if _, err := s.publishOutbox(ctx, k, t); err != nil {
 			errs = append(errs, err)
 			continue
@@ -330,7 +343,24 @@ func (s *Store) Flush(ctx context.Context) (published int, err error) {
 		published += n
 		s.logger.InfoContext(bus.WithConversationID(ctx, t.ConversationID), "published lifecycle events left in outbox", "key", k, "events", n)
 	}
-	return published, errors.Join(errs...)
+	return published, skipped, errors.Join(errs...)
+}
+
+// DefaultRecoverGrace is how old an outbox's first event must be for
+// Recover's first pass to publish it. A younger one is most likely being
+// published right now by the process that stored it; Recover publishes
+// what is left of those after waiting this long.
+const DefaultRecoverGrace = 10 * time.Second
+
+// WithRecoverGrace sets Recover's grace (default DefaultRecoverGrace).
+func WithRecoverGrace(d time.Duration) Option {
+	return func(s *Store) error {
+		if d < 0 {
+			return fmt.Errorf("transfer: WithRecoverGrace(%s): negative", d)
+		}
+		s.recoverGrace = d
+		return nil
+	}
 }
 
 // isConflict reports a lost compare-and-set: the record changed since it
@@ -338,8 +368,27 @@ func (s *Store) Flush(ctx context.Context) (published int, err error) {
 // Recover runs Flush and logs what it did. It is meant to run once when a
 // service starts, as one of its workers; it never fails the service, since
 // events it cannot publish stay in their outboxes for the next try.
+//
+// It publishes at once what was left more than the grace (WithRecoverGrace) ago, then,
+// after the grace, whatever younger is still left: a service starting
+// beside running ones does not race them for the events they are
+// publishing (which would be harmless, being deduplicated, but would show
+// their events in another trace).
 func (s *Store) Recover(ctx context.Context) error {
-	n, err := s.Flush(ctx)
+	n, skipped, err := s.flush(ctx, s.now().Add(-s.recoverGrace))
+	if err == nil && skipped > 0 {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(s.recoverGrace):
+		}
+		var m int
+		m, err = s.Flush(ctx)
+		n += m
+	}
+	if err != nil && ctx.Err() != nil {
+		return nil
+	}
 	if err != nil {
 		s.logger.WarnContext(ctx, "some lifecycle events are still unpublished", "published", n, "error", err)
 	} else if n > 0 {

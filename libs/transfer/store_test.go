@@ -365,3 +365,47 @@ func TestUpdateFromAStaleRecordAppliesOnTheFreshOne(t *testing.T) {
 	assert.Equal(t, "9434765919", stored.NHSNumber)
 	require.Len(t, f.events(), 3, "REQUEST_RECEIVED, RECORD_REQUESTED, EXTRACT_SENT: once each")
 }
+
+// Recover publishes at once what a process left long ago, and what was
+// left just now only after the grace, in case its writer is still
+// publishing it.
+func TestRecoverWaitsForYoungOutboxes(t *testing.T) {
+	srv := natstest.NewServer(t)
+	js := srv.JetStream()
+	ctx := natstest.Context(t, 60*time.Second)
+	require.NoError(t, bus.Ensure(ctx, js, bus.DevProfile, bus.Topology{KeyValues: []bus.KeyValueSpec{bus.TransfersBucket}}))
+	b, err := bus.New(js)
+	require.NoError(t, err)
+	now := time.Now()
+	clock := func() time.Time { return now }
+	store, err := transfer.NewStore(ctx, b, transfer.WithClock(func() time.Time { return clock() }), transfer.WithRecoverGrace(time.Second))
+	require.NoError(t, err)
+
+	// No lifecycle stream: both creations leave their event in the outbox,
+	// one an hour ago, one now.
+	clock = func() time.Time { return now.Add(-time.Hour) }
+	_, err = store.Create(ctx, transfer.New(transfer.Requesting, conv, newPractice))
+	require.ErrorIs(t, err, transfer.ErrEventsPending)
+	clock = func() time.Time { return now }
+	_, err = store.Create(ctx, transfer.New(transfer.Sending, conv, oldPractice))
+	require.ErrorIs(t, err, transfer.ErrEventsPending)
+	require.NoError(t, bus.Ensure(ctx, js, bus.DevProfile, bus.Topology{Streams: []bus.StreamSpec{streamNamed(bus.StreamLifecycle)}}))
+
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- store.Recover(ctx) }()
+	require.Eventually(t, func() bool {
+		tr, err := store.Get(ctx, transfer.Requesting, conv)
+		return err == nil && len(tr.Outbox) == 0
+	}, 5*time.Second, 10*time.Millisecond, "the old outbox is published at once")
+	tr, err := store.Get(ctx, transfer.Sending, conv)
+	require.NoError(t, err)
+	if time.Since(start) < 900*time.Millisecond {
+		assert.Len(t, tr.Outbox, 1, "the young outbox waits for the grace")
+	}
+	require.NoError(t, <-done)
+	assert.GreaterOrEqual(t, time.Since(start), time.Second)
+	tr, err = store.Get(ctx, transfer.Sending, conv)
+	require.NoError(t, err)
+	assert.Empty(t, tr.Outbox, "published after the grace")
+}
