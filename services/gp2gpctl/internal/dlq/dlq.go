@@ -11,12 +11,10 @@ package dlq
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,6 +25,7 @@ import (
 
 	"github.com/nhsengland/gp2gp/libs/bus"
 	"github.com/nhsengland/gp2gp/libs/service"
+	"github.com/nhsengland/gp2gp/services/gp2gpctl/internal/natsconn"
 )
 
 var (
@@ -40,9 +39,6 @@ var (
 	// has been named on stderr.
 	ErrNotReplayed = errors.New("dead letters not replayed")
 )
-
-// connectTimeout bounds connecting to NATS.
-const connectTimeout = 5 * time.Second
 
 // Entry is one dead letter, as list prints it: where it is in the
 // dead-letter stream, where it came from and why it is there.
@@ -142,19 +138,14 @@ type deadLetters struct {
 // for one) and closes the connection.
 func open(ctx context.Context, cfg service.NATSConfig, stderr io.Writer) (*deadLetters, error) {
 	d := &deadLetters{stderr: stderr}
-	auth, err := cfg.ClientOptions("")
+	var err error
+	d.nc, err = natsconn.Dial(cfg, nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		d.asyncErrs = append(d.asyncErrs, err.Error())
+	}))
 	if err != nil {
 		return nil, err
-	}
-	opts := append([]nats.Option{nats.Name("gp2gpctl"), nats.Timeout(connectTimeout), nats.NoReconnect(),
-		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
-			d.mu.Lock()
-			defer d.mu.Unlock()
-			d.asyncErrs = append(d.asyncErrs, err.Error())
-		})}, auth...)
-	d.nc, err = nats.Connect(cfg.URL, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("cannot connect to NATS at %s: %w", redact(cfg.URL), err)
 	}
 	fail := func(err error) (*deadLetters, error) {
 		d.close()
@@ -168,10 +159,10 @@ func open(ctx context.Context, cfg service.NATSConfig, stderr io.Writer) (*deadL
 	}
 	d.stream, err = d.js.Stream(ctx, bus.StreamDeadLetter)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
-		return fail(fmt.Errorf("NATS at %s has no %s stream: no gp2gp service has run there", redact(cfg.URL), bus.StreamDeadLetter))
+		return fail(fmt.Errorf("NATS at %s has no %s stream: no gp2gp service has run there", natsconn.Redact(cfg.URL), bus.StreamDeadLetter))
 	}
 	if err != nil {
-		return fail(fmt.Errorf("open stream %s at %s: %w", bus.StreamDeadLetter, redact(cfg.URL), err))
+		return fail(fmt.Errorf("open stream %s at %s: %w", bus.StreamDeadLetter, natsconn.Redact(cfg.URL), err))
 	}
 	return d, nil
 }
@@ -289,30 +280,4 @@ func parseSeq(s string) (uint64, error) {
 		return 0, fmt.Errorf("%q is not a dead letter's sequence (a number from dlq list)", s)
 	}
 	return n, nil
-}
-
-// redact hides passwords and tokens in a comma-separated list of NATS
-// URLs.
-func redact(urls string) string {
-	parts := strings.Split(urls, ",")
-	for i, p := range parts {
-		u, err := url.Parse(strings.TrimSpace(p))
-		if err != nil || u.User == nil {
-			continue
-		}
-		if _, hasPassword := u.User.Password(); hasPassword {
-			parts[i] = u.Redacted()
-		} else {
-			u.User = url.User("xxxxx") // a token
-			parts[i] = u.String()
-		}
-	}
-	return strings.Join(parts, ",")
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
 }

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/nhsengland/gp2gp/libs/service"
+	"github.com/nhsengland/gp2gp/services/gp2gpctl/internal/natsconn"
 )
 
 // defaultLimit is how many dead letters list prints unless told.
@@ -70,7 +71,7 @@ func List(ctx context.Context, cfg service.NATSConfig, args []string, stdout, st
 		return err
 	}
 	if *asJSON {
-		return writeJSON(stdout, l)
+		return natsconn.WriteJSON(stdout, l)
 	}
 	if l.Matched == 0 {
 		fmt.Fprintln(stderr, "gp2gpctl dlq list: no dead letters match")

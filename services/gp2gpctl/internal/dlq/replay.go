@@ -14,6 +14,7 @@ import (
 
 	"github.com/nhsengland/gp2gp/libs/bus"
 	"github.com/nhsengland/gp2gp/libs/service"
+	"github.com/nhsengland/gp2gp/services/gp2gpctl/internal/natsconn"
 )
 
 // ReplayMsgID is the Nats-Msg-Id a replay of dead letter seq is published
@@ -143,7 +144,7 @@ func Replay(ctx context.Context, cfg service.NATSConfig, args []string, stdout, 
 		}
 	}
 	if *asJSON {
-		if err := writeJSON(stdout, out); err != nil {
+		if err := natsconn.WriteJSON(stdout, out); err != nil {
 			return err
 		}
 	} else {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/nhsengland/gp2gp/libs/bus"
 	"github.com/nhsengland/gp2gp/libs/service"
+	"github.com/nhsengland/gp2gp/services/gp2gpctl/internal/natsconn"
 )
 
 // Letter is everything about one dead letter, as show prints it.
@@ -68,7 +69,7 @@ func Show(ctx context.Context, cfg service.NATSConfig, args []string, stdout, st
 	}
 	l := newLetter(m)
 	if *asJSON {
-		return writeJSON(stdout, l)
+		return natsconn.WriteJSON(stdout, l)
 	}
 	return writeLetter(stdout, l)
 }

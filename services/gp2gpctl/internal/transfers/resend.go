@@ -17,6 +17,7 @@ import (
 	"github.com/nhsengland/gp2gp/libs/service"
 	"github.com/nhsengland/gp2gp/libs/transfer"
 	gp2gpv1 "github.com/nhsengland/gp2gp/proto/gp2gp/v1"
+	"github.com/nhsengland/gp2gp/services/gp2gpctl/internal/natsconn"
 )
 
 var (
@@ -148,7 +149,7 @@ func Resend(ctx context.Context, cfg service.NATSConfig, args []string, stdout, 
 // finish prints res and returns the error its outcome calls for.
 func finish(stdout io.Writer, res ResendResult, asJSON bool) error {
 	if asJSON {
-		if err := writeJSON(stdout, res); err != nil {
+		if err := natsconn.WriteJSON(stdout, res); err != nil {
 			return err
 		}
 	} else {

@@ -5,22 +5,19 @@ package transfers
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net/url"
-	"strings"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/nhsengland/gp2gp/libs/bus"
 	"github.com/nhsengland/gp2gp/libs/service"
 	"github.com/nhsengland/gp2gp/libs/service/ops"
 	"github.com/nhsengland/gp2gp/libs/transfer"
+	"github.com/nhsengland/gp2gp/services/gp2gpctl/internal/natsconn"
 )
 
 // ErrUsage: the command line is wrong. What is wrong has been written to
@@ -29,9 +26,6 @@ var ErrUsage = errors.New("usage")
 
 // ErrNotFound: no transfer has the conversation id asked for.
 var ErrNotFound = errors.New("no transfer with conversation id")
-
-// connectTimeout bounds connecting to NATS.
-const connectTimeout = 5 * time.Second
 
 // Status runs "gp2gpctl status CONVERSATION-ID [-json] [-nats URL]" with
 // args after the command name.
@@ -60,7 +54,7 @@ func Status(ctx context.Context, cfg service.NATSConfig, args []string, stdout, 
 		return err
 	}
 	if *asJSON {
-		return writeJSON(stdout, st)
+		return natsconn.WriteJSON(stdout, st)
 	}
 	return WriteStatus(stdout, st, time.Now())
 }
@@ -115,7 +109,7 @@ func List(ctx context.Context, cfg service.NATSConfig, args []string, stdout, st
 		fmt.Fprintf(stderr, "gp2gpctl list: warning: cannot read the record under key %s\n", k)
 	}
 	if *asJSON {
-		return writeJSON(stdout, l)
+		return natsconn.WriteJSON(stdout, l)
 	}
 	if len(l.Transfers) == 0 {
 		fmt.Fprintln(stderr, "gp2gpctl list: no transfers match")
@@ -170,7 +164,7 @@ type deployment struct {
 }
 
 func connect(ctx context.Context, cfg service.NATSConfig) (*deployment, error) {
-	nc, err := dial(cfg)
+	nc, err := natsconn.Dial(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -184,10 +178,10 @@ func connect(ctx context.Context, cfg service.NATSConfig) (*deployment, error) {
 	}
 	kv, err := js.KeyValue(ctx, bus.BucketTransfers)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
-		return fail(fmt.Errorf("NATS at %s has no %s bucket: no gp2gp service has run there", redact(cfg.URL), bus.BucketTransfers))
+		return fail(fmt.Errorf("NATS at %s has no %s bucket: no gp2gp service has run there", natsconn.Redact(cfg.URL), bus.BucketTransfers))
 	}
 	if err != nil {
-		return fail(fmt.Errorf("open bucket %s at %s: %w", bus.BucketTransfers, redact(cfg.URL), err))
+		return fail(fmt.Errorf("open bucket %s at %s: %w", bus.BucketTransfers, natsconn.Redact(cfg.URL), err))
 	}
 	b, err := bus.New(js)
 	if err != nil {
@@ -202,44 +196,4 @@ func connect(ctx context.Context, cfg service.NATSConfig) (*deployment, error) {
 		return fail(err)
 	}
 	return &deployment{bus: b, store: store, reader: r, close: nc.Close}, nil
-}
-
-// dial connects once, with the credentials and TLS files configured.
-func dial(cfg service.NATSConfig) (*nats.Conn, error) {
-	auth, err := cfg.ClientOptions("")
-	if err != nil {
-		return nil, err
-	}
-	opts := append([]nats.Option{nats.Name("gp2gpctl"), nats.Timeout(connectTimeout), nats.NoReconnect()}, auth...)
-	nc, err := nats.Connect(cfg.URL, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("cannot connect to NATS at %s: %w", redact(cfg.URL), err)
-	}
-	return nc, nil
-}
-
-// redact hides passwords and tokens in a comma-separated list of NATS
-// URLs.
-func redact(urls string) string {
-	parts := strings.Split(urls, ",")
-	for i, p := range parts {
-		u, err := url.Parse(strings.TrimSpace(p))
-		if err != nil || u.User == nil {
-			continue
-		}
-		if _, hasPassword := u.User.Password(); hasPassword {
-			parts[i] = u.Redacted()
-		} else {
-			u.User = url.User("xxxxx") // a token
-			parts[i] = u.String()
-		}
-	}
-	return strings.Join(parts, ",")
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
 }
