@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -18,7 +17,7 @@ import (
 
 	"github.com/nhsengland/gp2gp/libs/bus"
 	"github.com/nhsengland/gp2gp/libs/natsauth"
-	"github.com/nhsengland/gp2gp/libs/natsembed"
+	"github.com/nhsengland/gp2gp/libs/natsauth/natsauthtest"
 	"github.com/nhsengland/gp2gp/libs/natsembed/natstest"
 )
 
@@ -51,35 +50,17 @@ func vendorOf(t *testing.T, spec natsauth.Spec, ods string) string {
 }
 
 // secure is an embedded server running gp2gp's permission set with TLS
-// and verify_and_map, and the CA that issued its certificates.
+// and verify_and_map.
 type secure struct {
-	t     *testing.T
-	srv   *natsembed.Server
-	ca    *natsauth.CA
-	dir   string
-	users []natsauth.User
+	t   *testing.T
+	srv *natsauthtest.Server
 }
 
 func startSecure(t *testing.T, spec natsauth.Spec) *secure {
 	t.Helper()
 	users, err := spec.Users()
 	require.NoError(t, err)
-	dir := t.TempDir()
-	ca, err := natsauth.NewCA("gp2gp test CA", time.Hour)
-	require.NoError(t, err)
-	kp, err := ca.IssueServer("nats", []string{"127.0.0.1", "localhost"}, time.Hour)
-	require.NoError(t, err)
-	files, err := ca.Write(filepath.Join(dir, "tls"), "server", kp)
-	require.NoError(t, err)
-	conf := filepath.Join(dir, "nats.conf")
-	f, err := os.Create(conf)
-	require.NoError(t, err)
-	require.NoError(t, natsauth.WriteServerConfig(f, users, &natsauth.TLS{CertFile: files.Cert, KeyFile: files.Key, CAFile: files.CA}))
-	require.NoError(t, f.Close())
-	srv, err := natsembed.Start(natsembed.Options{StoreDir: filepath.Join(dir, "js"), ConfigFile: conf})
-	require.NoError(t, err)
-	t.Cleanup(srv.Shutdown)
-	return &secure{t: t, srv: srv, ca: ca, dir: dir, users: users}
+	return &secure{t: t, srv: natsauthtest.Start(t, users, nil)}
 }
 
 // client is a connection as one user, recording the permission
@@ -101,22 +82,15 @@ func (c *client) violated() []string {
 // connectAs connects with a certificate for cn issued by the server's CA.
 func (s *secure) connectAs(cn string) *client {
 	s.t.Helper()
-	c, err := s.dial(s.ca, cn, natsauth.InboxPrefix(cn))
+	c, err := s.dial(s.srv.CA, cn, natsauth.InboxPrefix(cn))
 	require.NoError(s.t, err, "connect as %s", cn)
 	return c
 }
 
 func (s *secure) dial(ca *natsauth.CA, cn, inbox string) (*client, error) {
-	kp, err := ca.IssueClient(cn, time.Hour)
-	if err != nil {
-		return nil, err
-	}
-	files, err := ca.Write(filepath.Join(s.t.TempDir()), cn, kp)
-	if err != nil {
-		return nil, err
-	}
+	files := natsauthtest.ClientFiles(s.t, ca, cn)
 	c := &client{seen: make(chan struct{}, 100)}
-	nc, err := nats.Connect(s.srv.URL(), nats.RootCAs(filepath.Join(s.dir, "tls", "ca.crt")),
+	nc, err := nats.Connect(s.srv.URL(), nats.RootCAs(s.srv.CAFile),
 		nats.ClientCert(files.Cert, files.Key), nats.CustomInboxPrefix(inbox), nats.MaxReconnects(0),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
 			if errors.Is(err, nats.ErrPermissionViolation) {
@@ -390,7 +364,7 @@ func TestVendorsReachOnlyTheirPractices(t *testing.T) {
 func TestOnlyKnownCertificatesConnect(t *testing.T) {
 	s := startSecure(t, deployed(t))
 	// A certificate from the right CA for a user the server does not know.
-	_, err := s.dial(s.ca, "gp2gp-intruder", "_INBOX_gp2gp-intruder")
+	_, err := s.dial(s.srv.CA, "gp2gp-intruder", "_INBOX_gp2gp-intruder")
 	require.Error(t, err)
 	assert.Contains(t, strings.ToLower(err.Error()), "authorization violation")
 	// A known user's name on a certificate from another CA.

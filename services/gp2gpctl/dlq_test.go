@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,7 +18,7 @@ import (
 
 	"github.com/nhsengland/gp2gp/libs/bus"
 	"github.com/nhsengland/gp2gp/libs/natsauth"
-	"github.com/nhsengland/gp2gp/libs/natsembed"
+	"github.com/nhsengland/gp2gp/libs/natsauth/natsauthtest"
 	"github.com/nhsengland/gp2gp/libs/natsembed/natstest"
 	"github.com/nhsengland/gp2gp/libs/service"
 	gp2gpv1 "github.com/nhsengland/gp2gp/proto/gp2gp/v1"
@@ -536,40 +534,20 @@ func TestDLQReplayTwoEngineersAtOnce(t *testing.T) {
 // dlqSecureServer is an embedded server with gp2gp's permission set, TLS
 // and verify_and_map, serving dlqPractice, with one operator, "oncall".
 type dlqSecureServer struct {
-	srv *natsembed.Server
-	ca  *natsauth.CA
+	srv *natsauthtest.Server
 }
 
 func startDLQSecureServer(t *testing.T) *dlqSecureServer {
 	t.Helper()
 	users, err := natsauth.Spec{Practices: []bus.Practice{dlqPractice}, Operators: []string{"oncall"}}.Users()
 	require.NoError(t, err)
-	dir := t.TempDir()
-	ca, err := natsauth.NewCA("gp2gp test CA", time.Hour)
-	require.NoError(t, err)
-	kp, err := ca.IssueServer("nats", []string{"127.0.0.1", "localhost"}, time.Hour)
-	require.NoError(t, err)
-	files, err := ca.Write(filepath.Join(dir, "tls"), "server", kp)
-	require.NoError(t, err)
-	conf := filepath.Join(dir, "nats.conf")
-	w, err := os.Create(conf)
-	require.NoError(t, err)
-	require.NoError(t, natsauth.WriteServerConfig(w, users, &natsauth.TLS{CertFile: files.Cert, KeyFile: files.Key, CAFile: files.CA}))
-	require.NoError(t, w.Close())
-	srv, err := natsembed.Start(natsembed.Options{StoreDir: filepath.Join(dir, "js"), ConfigFile: conf})
-	require.NoError(t, err)
-	t.Cleanup(srv.Shutdown)
-	return &dlqSecureServer{srv: srv, ca: ca}
+	return &dlqSecureServer{srv: natsauthtest.Start(t, users, nil)}
 }
 
 // certificate writes a client certificate for cn.
 func (s *dlqSecureServer) certificate(t *testing.T, cn string) natsauth.Files {
 	t.Helper()
-	kp, err := s.ca.IssueClient(cn, time.Hour)
-	require.NoError(t, err)
-	files, err := s.ca.Write(t.TempDir(), cn, kp)
-	require.NoError(t, err)
-	return files
+	return s.srv.ClientFiles(t, cn)
 }
 
 // connect connects as the user of files' certificate, failing the test
