@@ -289,9 +289,10 @@ func (r *run) drive(ctx context.Context, sims map[string]*practicesim.Practice, 
 	window := r.loadWindow()
 	n := len(r.w.transfers)
 	var wg sync.WaitGroup
-	poisonAt := map[int]poison{}
+	poisonAt := map[int][]poison{}
 	for i, p := range r.w.poison {
-		poisonAt[(i+1)*n/(len(r.w.poison)+1)] = p
+		at := (i + 1) * n / (len(r.w.poison) + 1)
+		poisonAt[at] = append(poisonAt[at], p)
 	}
 	start := time.Now()
 	for i, t := range r.w.transfers {
@@ -301,7 +302,7 @@ func (r *run) drive(ctx context.Context, sims map[string]*practicesim.Practice, 
 			break
 		}
 		wg.Go(func() { _ = register(ctx, sims[t.To], t) })
-		if p, ok := poisonAt[i]; ok {
+		for _, p := range poisonAt[i] {
 			wg.Go(func() { _ = p.inject(ctx, b) })
 		}
 	}
