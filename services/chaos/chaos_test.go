@@ -23,7 +23,7 @@ func TestSmallChaosRun(t *testing.T) {
 	var out bytes.Buffer
 	cfg := chaos.DefaultConfig(chaos.ModeChaos)
 	cfg.Transfers, cfg.Kills, cfg.Poison = 4, 2, 2
-	cfg.Duration = 60 * time.Second
+	cfg.Duration = 45 * time.Second
 	cfg.LargeEvery, cfg.LargeSize, cfg.SplitThreshold = 2, 600_000, 200_000
 	cfg.Seed = 20261121
 	cfg.Out = &out
