@@ -43,6 +43,8 @@
 #                   soak 20, 1048576)
 #   CHAOS_SPLIT_THRESHOLD  the sender's GP2GP_SPLIT_THRESHOLD (default its
 #                   own, 4500000; soak 500000)
+#   CHAOS_REFUSE_EVERY  every n-th transfer's record cannot be produced, so
+#                   the sender refuses it with 10 (default 10; soak 0)
 #   CHAOS_POISON    poison registrations injected (default 3)
 #   CHAOS_KEEP      true: keep the work directory (binaries, store, logs)
 #   SOAK_DURATION   how long make soak registers patients (default 3m)

@@ -171,7 +171,7 @@ func (r *run) loadWindow() time.Duration {
 
 func (r *run) execute(ctx context.Context) (*Report, error) {
 	n := r.transfers()
-	r.w = newWorkload(n, r.cfg.LargeEvery, r.cfg.LargeSize, r.cfg.Poison)
+	r.w = newWorkload(n, r.cfg.LargeEvery, r.cfg.RefuseEvery, r.cfg.LargeSize, r.cfg.Poison)
 	cl, err := newCluster(r.dir, filepath.Join(r.dir, "bin"), r.w, r.cfg.SplitThreshold)
 	if err != nil {
 		return nil, err
@@ -189,8 +189,8 @@ func (r *run) execute(ctx context.Context) (*Report, error) {
 	if err := cl.waitReady(ctx, time.Minute); err != nil {
 		return nil, err
 	}
-	r.logf("chaos: NATS on %s, services ready; %d practices, %d transfers (%d large), %d poison messages",
-		cl.natsURL, len(r.w.practices), n, r.w.large(), len(r.w.poison))
+	r.logf("chaos: NATS on %s, services ready; %d practices, %d transfers (%d large, %d to be refused), %d poison messages",
+		cl.natsURL, len(r.w.practices), n, r.w.large(), r.w.refused(), len(r.w.poison))
 
 	logFile, err := os.OpenFile(filepath.Join(r.dir, "logs", "harness.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {

@@ -32,6 +32,7 @@ const (
 	EnvDuration       = "CHAOS_DURATION"
 	EnvSeed           = "CHAOS_SEED"
 	EnvLargeEvery     = "CHAOS_LARGE_EVERY"
+	EnvRefuseEvery    = "CHAOS_REFUSE_EVERY"
 	EnvLargeSize      = "CHAOS_LARGE_SIZE"
 	EnvPoison         = "CHAOS_POISON"
 	EnvKeep           = "CHAOS_KEEP"
@@ -63,6 +64,12 @@ type Config struct {
 	// so it travels as COPC fragments after the Continue.
 	LargeEvery int
 	LargeSize  int64
+	// RefuseEvery makes every RefuseEvery-th transfer (counted from the
+	// middle, so as not to be a large one when both are 5 or 10) one whose
+	// record the sending practice's system cannot produce: the sender
+	// refuses the request with 10, so the requesting side ends FAILED and
+	// the sending side REQUEST_REJECTED, both with 10. 0: none.
+	RefuseEvery int
 	// SplitThreshold is the sender's GP2GP_SPLIT_THRESHOLD (0: its
 	// default, 4,500,000).
 	SplitThreshold int
@@ -91,6 +98,7 @@ const (
 	DefaultSoakDuration = 3 * time.Minute
 	DefaultSoakRate     = 10
 	DefaultLargeEvery   = 5
+	DefaultRefuseEvery  = 10
 	DefaultLargeSize    = 4 << 20
 	DefaultPoison       = 3
 )
@@ -100,7 +108,8 @@ func DefaultConfig(mode Mode) Config {
 	c := Config{
 		Mode: mode, Transfers: DefaultTransfers, Kills: DefaultKills, Duration: DefaultDuration,
 		SoakDuration: DefaultSoakDuration, Rate: DefaultSoakRate, LargeEvery: DefaultLargeEvery,
-		LargeSize: DefaultLargeSize, Poison: DefaultPoison, Out: os.Stdout,
+		RefuseEvery: DefaultRefuseEvery,
+		LargeSize:   DefaultLargeSize, Poison: DefaultPoison, Out: os.Stdout,
 	}
 	if mode == ModeSoak {
 		c.Kills = 0
@@ -109,6 +118,7 @@ func DefaultConfig(mode Mode) Config {
 		// 500,000), so the large path runs throughout at a volume this
 		// machine's synced store sustains alongside the small records.
 		c.LargeEvery, c.LargeSize, c.SplitThreshold = 20, 1<<20, 500_000
+		c.RefuseEvery = 0
 		c.Duration = c.SoakDuration + soakDrain
 	}
 	return c
@@ -138,6 +148,9 @@ func (c Config) Validate() error {
 	}
 	if c.Duration <= 0 {
 		errs = append(errs, fmt.Errorf("duration %s: must be positive", c.Duration))
+	}
+	if c.RefuseEvery < 0 {
+		errs = append(errs, fmt.Errorf("refuse every %d: negative", c.RefuseEvery))
 	}
 	if c.LargeEvery < 0 || c.LargeSize < 1 || c.LargeSize > 1<<30 {
 		errs = append(errs, fmt.Errorf("large every %d, size %d: want every ≥ 0 and a size of 1 byte to 1 GiB", c.LargeEvery, c.LargeSize))
@@ -181,6 +194,7 @@ func Load(args []string, lookup func(string) (string, bool), usage io.Writer) (C
 	env(EnvSoakRate, func(v string) (err error) { c.Rate, err = strconv.ParseFloat(v, 64); return err })
 	env(EnvSeed, func(v string) (err error) { c.Seed, err = strconv.ParseInt(v, 10, 64); return err })
 	env(EnvLargeEvery, intInto(&c.LargeEvery))
+	env(EnvRefuseEvery, intInto(&c.RefuseEvery))
 	env(EnvLargeSize, func(v string) (err error) { c.LargeSize, err = strconv.ParseInt(v, 10, 64); return err })
 	env(EnvPoison, intInto(&c.Poison))
 	env(EnvSplitThreshold, intInto(&c.SplitThreshold))
@@ -197,6 +211,7 @@ func Load(args []string, lookup func(string) (string, bool), usage io.Writer) (C
 	fs.DurationVar(&c.SoakDuration, "soak-duration", c.SoakDuration, "soak: how long to register patients ("+EnvSoakDuration+")")
 	fs.Float64Var(&c.Rate, "rate", c.Rate, "soak: registrations per second ("+EnvSoakRate+")")
 	fs.IntVar(&c.LargeEvery, "large-every", c.LargeEvery, "every n-th transfer is a large record, 0 none ("+EnvLargeEvery+")")
+	fs.IntVar(&c.RefuseEvery, "refuse-every", c.RefuseEvery, "every n-th transfer's record cannot be produced: refused with 10, 0 none ("+EnvRefuseEvery+")")
 	fs.Int64Var(&c.LargeSize, "large-size", c.LargeSize, "bytes of a large record's document ("+EnvLargeSize+")")
 	fs.IntVar(&c.SplitThreshold, "split-threshold", c.SplitThreshold, "the sender's GP2GP_SPLIT_THRESHOLD, 0 its default ("+EnvSplitThreshold+")")
 	fs.IntVar(&c.Poison, "poison", c.Poison, "poison registrations to inject ("+EnvPoison+")")

@@ -25,6 +25,9 @@ type Report struct {
 	// (INTEGRATED and COMPLETED), Failed (terminal otherwise), Stuck (not
 	// terminal at the cap) and NotStarted (never registered).
 	Transfers, Large, Started, Completed, Failed, Stuck, NotStarted int
+	// Refused counts the transfers refused as scripted (RefuseEvery), of
+	// ToRefuse planned.
+	Refused, ToRefuse int
 	// Reasons counts the failed transfers by their states and reason
 	// codes.
 	Reasons map[string]int
@@ -123,10 +126,14 @@ func (r *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "\n%s summary (seed %d)\n\n", r.Mode, r.Seed)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	row := func(k, format string, args ...any) { fmt.Fprintf(tw, "  %s\t%s\n", k, fmt.Sprintf(format, args...)) }
-	row("transfers", "%d planned (%d large), %d started, %d completed, %d failed, %d stuck, %d not started",
-		r.Transfers, r.Large, r.Started, r.Completed, r.Failed, r.Stuck, r.NotStarted)
+	row("transfers", "%d planned (%d large, %d to be refused), %d started, %d completed, %d refused, %d failed, %d stuck, %d not started",
+		r.Transfers, r.Large, r.ToRefuse, r.Started, r.Completed, r.Refused, r.Failed, r.Stuck, r.NotStarted)
+	if r.ToRefuse > 0 {
+		row("refused", "%d of the %d scripted (the record cannot be produced): requesting FAILED %s, sending REQUEST_REJECTED %s",
+			r.Refused, r.ToRefuse, refusalCode, refusalCode)
+	}
 	if len(r.Reasons) == 0 {
-		row("failures", "none")
+		row("failures", "none unexpected")
 	}
 	for _, why := range sortedCounts(r.Reasons) {
 		row("failures", "%d × %s", r.Reasons[why], why)

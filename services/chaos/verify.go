@@ -19,7 +19,7 @@ const maxDetails = 12
 // verify reads what the run left (the transfer records, the streams, the
 // practices' view) and checks it.
 func (r *run) verify(ctx context.Context, b *bus.Bus, store *transfer.Store, sims map[string]*practicesim.Practice, mon *monitor, smp *sampler, elapsed time.Duration) (*Report, error) {
-	rep := &Report{Mode: r.cfg.Mode, Seed: r.cfg.Seed, Elapsed: elapsed, Transfers: len(r.w.transfers), Large: r.w.large(),
+	rep := &Report{Mode: r.cfg.Mode, Seed: r.cfg.Seed, Elapsed: elapsed, Transfers: len(r.w.transfers), Large: r.w.large(), ToRefuse: r.w.refused(),
 		Kills: map[string]int{}, Reasons: map[string]int{}, Rate: r.cfg.Rate, SoakDuration: r.cfg.SoakDuration}
 	r.killsMu.Lock()
 	for _, k := range r.kills {
@@ -42,7 +42,7 @@ func (r *run) verify(ctx context.Context, b *bus.Bus, store *transfer.Store, sim
 	}
 	rep.WireMessages, rep.MessageEvents = wire.messages, wire.events
 
-	states := Check{Name: "every transfer INTEGRATED (requesting) and COMPLETED (sending)"}
+	states := Check{Name: "every transfer INTEGRATED (requesting) and COMPLETED (sending); the scripted refusals FAILED and REQUEST_REJECTED with 10"}
 	stuck := Check{Name: "no transfer stuck (both sides terminal within the cap)"}
 	dups := Check{Name: "no EHR Request, extract, Continue, COPC or ack sent twice on the wire"}
 	events := Check{Name: "every wire message has one message event"}
@@ -86,13 +86,19 @@ func (r *run) verify(ctx context.Context, b *bus.Bus, store *transfer.Store, sim
 		case !finished:
 			rep.Stuck++
 			stuck.fail(fmt.Sprintf("%s (%s): requesting %s, sending %s%s", t.ConversationID, t.kind(), reqState, sendState, lastChange(req, send)))
-		case req.State == transfer.Integrated && send.State == transfer.Completed:
+		case t.Refused && req.State == transfer.Failed && send.State == transfer.RequestRejected &&
+			reasonCode(req) == refusalCode && reasonCode(send) == refusalCode:
+			rep.Refused++
+		case !t.Refused && req.State == transfer.Integrated && send.State == transfer.Completed:
 			rep.Completed++
 			end := maxTime(req.LastChange().At, send.LastChange().At)
 			latencies = append(latencies, end.Sub(regAt))
 		default:
 			rep.Failed++
 			why := fmt.Sprintf("requesting %s %s / sending %s %s", req.State, orDash(reasonCode(req)), send.State, orDash(reasonCode(send)))
+			if t.Refused {
+				why += " (to be refused with " + refusalCode + ")"
+			}
 			rep.Reasons[why]++
 			states.fail(fmt.Sprintf("%s (%s): %s%s", t.ConversationID, t.kind(), why, lastChange(req, send)))
 		}
@@ -160,9 +166,16 @@ func (r *run) verify(ctx context.Context, b *bus.Bus, store *transfer.Store, sim
 	return rep, nil
 }
 
+// refusalCode is the reason code of a refused transfer: the sending
+// practice's system could not produce the record.
+const refusalCode = "10"
+
 func (t *plannedTransfer) kind() string {
-	if t.Large {
+	switch {
+	case t.Large:
 		return "large"
+	case t.Refused:
+		return "refused"
 	}
 	return "small"
 }
@@ -241,8 +254,11 @@ func wireDuplicates(t *plannedTransfer, c *conversationWire, req, send *transfer
 		}
 	}
 	want := map[bus.SpineKind]int{bus.KindEHRRequest: 1, bus.KindEHRExtract: 1, bus.KindContinue: 0, bus.KindCOPC: 0}
-	if t.Large {
+	switch {
+	case t.Large:
 		want[bus.KindContinue], want[bus.KindCOPC] = 1, wantCOPCs
+	case t.Refused:
+		want[bus.KindEHRExtract] = 0
 	}
 	for _, kind := range []bus.SpineKind{bus.KindEHRRequest, bus.KindEHRExtract, bus.KindContinue, bus.KindCOPC} {
 		got := c.count(string(kind))
@@ -258,10 +274,14 @@ func wireDuplicates(t *plannedTransfer, c *conversationWire, req, send *transfer
 			out = append(out, fmt.Sprintf("%d acks of message %s: %s", len(ids), ref, strings.Join(sortedKeys(ids), ", ")))
 		}
 	}
-	if finished && req != nil && send != nil && req.State == transfer.Integrated {
-		// The request's acceptance and the final ack are there (two of
-		// either is caught above).
-		for _, id := range []struct{ what, id string }{{"the EHR Request", firstKey(c.ids[string(bus.KindEHRRequest)])}, {"the extract", send.ExtractID}} {
+	if finished && req != nil && send != nil && (req.State == transfer.Integrated || t.Refused) {
+		// The request's acceptance (its refusal) and the final ack are
+		// there (two of either is caught above).
+		acked := []struct{ what, id string }{{"the EHR Request", firstKey(c.ids[string(bus.KindEHRRequest)])}}
+		if !t.Refused {
+			acked = append(acked, struct{ what, id string }{"the extract", send.ExtractID})
+		}
+		for _, id := range acked {
 			if id.id != "" && len(c.acks[strings.ToUpper(id.id)]) == 0 {
 				out = append(out, fmt.Sprintf("no ack of %s %s on the wire, want 1", id.what, id.id))
 			}

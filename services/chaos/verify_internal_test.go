@@ -72,8 +72,30 @@ func TestWireDuplicates(t *testing.T) {
 			return c
 		}(), 1},
 	}
+	refused := &plannedTransfer{ConversationID: "C", Refused: true}
+	nack := func() *conversationWire {
+		return wireOf([2]string{"ehr-request", "R1"}, [2]string{"ack", "N1"}).ack("N1", "R1")
+	}
+	tests = append(tests, []struct {
+		name string
+		t    *plannedTransfer
+		wire *conversationWire
+		want int
+	}{
+		{"a clean refusal", refused, nack(), 0},
+		{"a refusal with an extract", refused, func() *conversationWire {
+			c := nack()
+			c.ids["ehr-extract"] = map[string]bool{"X1": true}
+			return c
+		}(), 1},
+		{"a refusal never sent", refused, wireOf([2]string{"ehr-request", "R1"}), 1},
+	}...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			req, send := req, send
+			if tt.t.Refused {
+				req, send = &transfer.Transfer{State: transfer.Failed}, &transfer.Transfer{State: transfer.RequestRejected}
+			}
 			got := wireDuplicates(tt.t, tt.wire, req, send, 2, true)
 			assert.Len(t, got, tt.want, "%q", got)
 		})

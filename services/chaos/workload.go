@@ -18,6 +18,7 @@ import (
 	"github.com/nhsengland/gp2gp/libs/directory"
 	"github.com/nhsengland/gp2gp/libs/hl7"
 	"github.com/nhsengland/gp2gp/libs/practicesim"
+	gp2gpv1 "github.com/nhsengland/gp2gp/proto/gp2gp/v1"
 )
 
 // The simulated practices. The first two send records: smallODS small
@@ -51,6 +52,8 @@ type plannedTransfer struct {
 	NHSNumber      string
 	From, To       string
 	Large          bool
+	// Refused: the sending practice's system cannot produce the record.
+	Refused bool
 
 	mu sync.Mutex
 	// RegisteredAt is when the registration was first published; zero
@@ -73,8 +76,10 @@ type workload struct {
 	poison    []poison
 }
 
-// newWorkload plans n transfers, every largeEvery-th a large record.
-func newWorkload(n, largeEvery int, largeSize int64, poisons int) *workload {
+// newWorkload plans n transfers, every largeEvery-th a large record and
+// every refuseEvery-th (from the middle) one the sending practice cannot
+// produce.
+func newWorkload(n, largeEvery, refuseEvery int, largeSize int64, poisons int) *workload {
 	w := &workload{practices: practices, largeSize: largeSize}
 	nhs := nhsNumbers(n + poisons)
 	for i := range n {
@@ -89,6 +94,8 @@ func newWorkload(n, largeEvery int, largeSize int64, poisons int) *workload {
 		}
 		if t.Large {
 			t.From = largeODS
+		} else {
+			t.Refused = refuseEvery > 0 && i%refuseEvery == refuseEvery/2
 		}
 		w.transfers = append(w.transfers, t)
 	}
@@ -183,6 +190,20 @@ func (w *workload) newPractices(b *bus.Bus, logger *slog.Logger) (map[string]*pr
 		if p.ODS == largeODS {
 			opts = append(opts, practicesim.WithLargeAttachments(w.largeSize))
 		}
+		if p.ODS == smallODS {
+			refused := map[string]bool{}
+			for _, t := range w.transfers {
+				if t.Refused {
+					refused[t.NHSNumber] = true
+				}
+			}
+			opts = append(opts, practicesim.WithRecords(func(nhs string) practicesim.RecordBehaviour {
+				if refused[nhs] {
+					return practicesim.FailRecord(gp2gpv1.RecordFailureReason_RECORD_FAILURE_REASON_GENERATION_FAILED)
+				}
+				return practicesim.SendRecord()
+			}))
+		}
 		sim, err := practicesim.New(b, practicesim.Config{ODS: p.ODS, ASID: p.ASID}, opts...)
 		if err != nil {
 			return nil, err
@@ -240,6 +261,17 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-time.After(d):
 	}
+}
+
+// refused counts the transfers to be refused.
+func (w *workload) refused() int {
+	n := 0
+	for _, t := range w.transfers {
+		if t.Refused {
+			n++
+		}
+	}
+	return n
 }
 
 // large counts the large transfers.
