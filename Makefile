@@ -38,6 +38,8 @@
 #   CHAOS_DURATION  cap on a run once the processes are up (default 150s;
 #                   soak: SOAK_DURATION + 90s)
 #   CHAOS_SEED      seed of the kill times and targets (default: the clock)
+#   CHAOS_TARGETS   processes make chaos may kill, comma-separated (default
+#                   all: nats,requester,sender,receiver,acknowledger,mireporter)
 #   CHAOS_LARGE_EVERY, CHAOS_LARGE_SIZE  every n-th transfer a large record
 #                   with a document of that many bytes (default 5, 4194304;
 #                   soak 20, 1048576)

@@ -16,11 +16,12 @@ import (
 // leaves the previous object in place (the bucket discards the partial
 // chunks).
 func ObjectStore(bucket jetstream.ObjectStore) Store {
-	return objectStore{bucket: bucket}
+	return objectStore{bucket: bucket, openTimeout: openTimeout}
 }
 
 type objectStore struct {
-	bucket jetstream.ObjectStore
+	bucket      jetstream.ObjectStore
+	openTimeout time.Duration
 }
 
 func (s objectStore) Put(ctx context.Context, name string, r io.Reader) (int64, error) {
@@ -36,17 +37,38 @@ func (s objectStore) Put(ctx context.Context, name string, r io.Reader) (int64, 
 // a large document read while its fragments are being sent.
 const readTimeout = 30 * time.Minute
 
+// openTimeout bounds the lookup of the object's metadata that starts a
+// read. The client gives that request the read's deadline, and a request
+// whose reply is lost (the server restarted in between) waits for it:
+// without a bound of its own a handler would hang for readTimeout, kept
+// alive all that time, its transfer stuck (found by make chaos).
+const openTimeout = 30 * time.Second
+
+// errOpenStalled ends a lookup that took longer than openTimeout.
+var errOpenStalled = errors.New("no answer from the object store")
+
 func (s objectStore) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 	rctx, cancel := context.WithTimeout(ctx, readTimeout)
-	obj, err := s.bucket.Get(rctx, name)
+	sctx, stall := context.WithCancelCause(rctx)
+	timer := time.AfterFunc(s.openTimeout, func() { stall(errOpenStalled) })
+	obj, err := s.bucket.Get(sctx, name)
+	timer.Stop()
 	if err != nil {
+		cause := context.Cause(sctx)
+		stall(nil)
 		cancel()
-		if errors.Is(err, jetstream.ErrObjectNotFound) {
+		switch {
+		case errors.Is(err, jetstream.ErrObjectNotFound):
 			return nil, fmt.Errorf("largemsg: open %q: %w (%w)", name, ErrNoObject, err)
+		case errors.Is(cause, errOpenStalled):
+			return nil, fmt.Errorf("largemsg: open %q: %w in %s: %w", name, errOpenStalled, s.openTimeout, err)
 		}
 		return nil, fmt.Errorf("largemsg: open %q: %w", name, err)
 	}
-	return &objectReader{ObjectResult: obj, cancel: cancel}, nil
+	return &objectReader{ObjectResult: obj, cancel: func() {
+		stall(nil)
+		cancel()
+	}}, nil
 }
 
 // objectReader ends the read's context when it is closed.

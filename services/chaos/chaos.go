@@ -255,6 +255,16 @@ func (r *run) execute(ctx context.Context) (*Report, error) {
 	})
 	<-loadDone
 	elapsed := time.Since(began)
+	if !finished {
+		// Something is stuck: have every service write its goroutines'
+		// stacks into its log before anything else happens to them.
+		r.logf("chaos: transfers unfinished at the cap; SIGQUIT to every service for its goroutine dump (in its log)")
+		var wg sync.WaitGroup
+		for _, s := range Services {
+			wg.Go(func() { r.cl.procs[s].Dump(10 * time.Second) })
+		}
+		wg.Wait()
+	}
 	if finished && r.cfg.Mode == ModeChaos && r.cfg.Kills > 0 {
 		// Everything has finished: restart every process once more, as
 		// a deployment's rollout or a node's reboot would, and give the
@@ -319,7 +329,10 @@ func (r *run) inject(ctx context.Context, began time.Time) {
 		at[i] = 2*time.Second + time.Duration(r.rng.Int64N(int64(span)))
 	}
 	slices.Sort(at)
-	names := targets()
+	names := r.cfg.Targets
+	if len(names) == 0 {
+		names = targets()
+	}
 	for _, due := range at {
 		sleep(ctx, time.Until(began.Add(due)))
 		if ctx.Err() != nil {

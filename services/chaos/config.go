@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -33,6 +34,7 @@ const (
 	EnvSeed           = "CHAOS_SEED"
 	EnvLargeEvery     = "CHAOS_LARGE_EVERY"
 	EnvRefuseEvery    = "CHAOS_REFUSE_EVERY"
+	EnvTargets        = "CHAOS_TARGETS"
 	EnvLargeSize      = "CHAOS_LARGE_SIZE"
 	EnvPoison         = "CHAOS_POISON"
 	EnvKeep           = "CHAOS_KEEP"
@@ -49,8 +51,10 @@ type Config struct {
 	// Transfers is how many transfers a chaos run starts. A soak starts
 	// Rate × SoakDuration.
 	Transfers int
-	// Kills is how many SIGKILLs a chaos run injects (0 in a soak).
-	Kills int
+	// Kills is how many SIGKILLs a chaos run injects (0 in a soak), each
+	// at one of Targets (default: the broker and every service).
+	Kills   int
+	Targets []string
 	// Duration caps the whole run once the processes are up: load, kills
 	// and the wait for every transfer to finish. What is not finished by
 	// then is stuck.
@@ -149,6 +153,11 @@ func (c Config) Validate() error {
 	if c.Duration <= 0 {
 		errs = append(errs, fmt.Errorf("duration %s: must be positive", c.Duration))
 	}
+	for _, t := range c.Targets {
+		if !slices.Contains(targets(), t) {
+			errs = append(errs, fmt.Errorf("target %q: want some of %s", t, strings.Join(targets(), ", ")))
+		}
+	}
 	if c.RefuseEvery < 0 {
 		errs = append(errs, fmt.Errorf("refuse every %d: negative", c.RefuseEvery))
 	}
@@ -195,6 +204,7 @@ func Load(args []string, lookup func(string) (string, bool), usage io.Writer) (C
 	env(EnvSeed, func(v string) (err error) { c.Seed, err = strconv.ParseInt(v, 10, 64); return err })
 	env(EnvLargeEvery, intInto(&c.LargeEvery))
 	env(EnvRefuseEvery, intInto(&c.RefuseEvery))
+	env(EnvTargets, func(v string) error { c.Targets = splitList(v); return nil })
 	env(EnvLargeSize, func(v string) (err error) { c.LargeSize, err = strconv.ParseInt(v, 10, 64); return err })
 	env(EnvPoison, intInto(&c.Poison))
 	env(EnvSplitThreshold, intInto(&c.SplitThreshold))
@@ -207,6 +217,8 @@ func Load(args []string, lookup func(string) (string, bool), usage io.Writer) (C
 	fs.SetOutput(usage)
 	fs.IntVar(&c.Transfers, "transfers", c.Transfers, "chaos: transfers to start ("+EnvTransfers+")")
 	fs.IntVar(&c.Kills, "kills", c.Kills, "chaos: SIGKILLs to inject ("+EnvKills+")")
+	fs.Func("targets", "chaos: comma-separated processes to kill, default all: "+strings.Join(targets(), ",")+" ("+EnvTargets+")",
+		func(v string) error { c.Targets = splitList(v); return nil })
 	fs.DurationVar(&c.Duration, "duration", c.Duration, "cap on the run once everything is up; unfinished transfers are stuck ("+EnvDuration+")")
 	fs.DurationVar(&c.SoakDuration, "soak-duration", c.SoakDuration, "soak: how long to register patients ("+EnvSoakDuration+")")
 	fs.Float64Var(&c.Rate, "rate", c.Rate, "soak: registrations per second ("+EnvSoakRate+")")
@@ -235,6 +247,16 @@ func Load(args []string, lookup func(string) (string, bool), usage io.Writer) (C
 		c.Duration = c.SoakDuration + soakDrain
 	}
 	return c, c.Validate()
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func intInto(p *int) func(string) error {

@@ -127,6 +127,13 @@ func (p *Process) Kill() bool {
 	return p.end(syscall.SIGKILL, 0, true)
 }
 
+// Dump sends SIGQUIT, on which a Go program writes every goroutine's
+// stack to its standard error (the log) and exits, and waits up to grace
+// for it to end.
+func (p *Process) Dump(grace time.Duration) {
+	p.end(syscall.SIGQUIT, grace, false)
+}
+
 // Stop sends SIGTERM and waits up to grace for the process to end, then
 // kills it.
 func (p *Process) Stop(grace time.Duration) {
