@@ -1,8 +1,10 @@
 package ebxml_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -163,6 +165,7 @@ func TestHostileJSON(t *testing.T) {
 		{"null", `null`, ebxml.PartJSON, ebxml.ErrNoEnvelope, false},
 		{"invalid base64 attachment", `{"ebXML": ` + string(ebXML) + `, "attachments": [{"payload": "###", "is_base64": true}]}`, ebxml.PartAttachment, ebxml.ErrBase64, false},
 		{"DOCTYPE in the ebXML", `{"ebXML": ` + mustJSON(t, envelopeWithDoctype) + `}`, ebxml.PartEnvelope, ebxml.ErrMalformed, false},
+		{"not UTF-8", `{"ebXML": ` + string(ebXML) + `, "payload": "Ren` + "\xe9" + `e"}`, ebxml.PartJSON, ebxml.ErrMalformed, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -180,6 +183,48 @@ func TestHostileJSON(t *testing.T) {
 			}
 		})
 	}
+}
+
+// JSON text is UTF-8: a byte that is not is refused where it is, rather
+// than turned into U+FFFD inside the HL7 text as encoding/json would.
+func TestJSONNotUTF8(t *testing.T) {
+	js, err := testMessage().InboundJSON()
+	require.NoError(t, err)
+	at := bytes.Index(js, []byte(`"payload":"`)) + len(`"payload":"`) + 10
+	bad := append(append(bytes.Clone(js[:at]), 0xff, 0xfe), js[at:]...)
+	_, err = ebxml.ParseInboundJSON(bad)
+	ee := requireError(t, err, ebxml.PartJSON, ebxml.ErrMalformed)
+	assert.Contains(t, ee.Reason, fmt.Sprintf("invalid UTF-8 at byte %d", at))
+}
+
+// An attachment whose base64 does not decode fails the parse, but the
+// message comes back with the error: its envelope, payload and other
+// attachments, so its recipient can answer it.
+func TestJSONInvalidBase64KeepsTheMessage(t *testing.T) {
+	m := testMessage()
+	js, err := m.InboundJSON()
+	require.NoError(t, err)
+	var body map[string]any
+	require.NoError(t, json.Unmarshal(js, &body))
+	atts := body["attachments"].([]any)
+	require.GreaterOrEqual(t, len(atts), 2)
+	first := atts[0].(map[string]any)
+	require.Equal(t, true, first["is_base64"])
+	first["payload"] = "JVBERi0x!!!not base64"
+	js, err = json.Marshal(body)
+	require.NoError(t, err)
+
+	got, err := ebxml.ParseInboundJSON(js)
+	ee := requireError(t, err, ebxml.PartAttachment, ebxml.ErrBase64)
+	assert.Contains(t, ee.Reason, "attachment 0")
+	require.NotNil(t, got, "the message is returned with the error")
+	assert.Equal(t, m.Envelope.ConversationID, got.Envelope.ConversationID)
+	assert.Equal(t, m.Envelope.MessageID, got.Envelope.MessageID)
+	assert.Equal(t, string(m.Payload), string(got.Payload))
+	require.Len(t, got.Attachments, len(m.Attachments))
+	assert.Nil(t, got.Attachments[0].Data, "no data for the attachment that does not decode")
+	assert.Equal(t, "JVBERi0x!!!not base64", string(got.Attachments[0].Encoded))
+	assert.Equal(t, m.Attachments[1].Data, got.Attachments[1].Data, "the others are decoded")
 }
 
 func mustJSON(t *testing.T, s string) string {

@@ -177,11 +177,31 @@ func decodeJSON(data []byte, o options) (*jsonBody, error) {
 	if err := o.checkSize(PartJSON, data); err != nil {
 		return nil, err
 	}
+	if i := invalidUTF8(data); i >= 0 {
+		return nil, newError(PartJSON, ErrMalformed, nil, "invalid UTF-8 at byte %d: JSON text must be UTF-8", i)
+	}
 	var body jsonBody
 	if err := json.Unmarshal(data, &body); err != nil {
 		return nil, newError(PartJSON, ErrMalformed, err, "unreadable MHS JSON")
 	}
 	return &body, nil
+}
+
+// invalidUTF8 is the offset of the first byte of data that is not valid
+// UTF-8, or -1. (encoding/json would silently turn such bytes into U+FFFD,
+// changing the HL7 text.)
+func invalidUTF8(data []byte) int {
+	if utf8.Valid(data) {
+		return -1
+	}
+	for i := 0; i < len(data); {
+		r, n := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && n == 1 {
+			return i
+		}
+		i += n
+	}
+	return -1
 }
 
 // data returns the attachment's decoded content and, when base64, its
@@ -207,6 +227,13 @@ func (a jsonAttachment) data(i int) (data, encoded []byte, err error) {
 // when the JSON has none, their description from it; external attachments
 // are matched to mid: references by message id (then in order), and mid:
 // references the JSON does not list are added.
+//
+// The input must be UTF-8, as JSON text is. An attachment whose base64
+// does not decode fails the parse with ErrBase64 (the error names the
+// first such attachment), but the message is returned with the error, that
+// attachment without Data (its Encoded holds the text as received), so
+// that the recipient can still tell whom to answer; any other failure
+// returns no message.
 func ParseInboundJSON(data []byte, opts ...Option) (*Message, error) {
 	o, err := buildOptions(opts)
 	if err != nil {
@@ -235,10 +262,14 @@ func ParseInboundJSON(data []byte, opts ...Option) (*Message, error) {
 		ids[i] = trimAngles(a.ContentID)
 	}
 	match := matchRefs(env.Manifest, claimed, Reference.IsCID, ids)
+	var undecodable error
 	for i, ja := range body.Attachments {
 		d, enc, err := ja.data(i)
 		if err != nil {
-			return nil, err
+			if undecodable == nil {
+				undecodable = err
+			}
+			d, enc = nil, []byte(ja.Payload)
 		}
 		a := Attachment{
 			Encoded:         enc,
@@ -291,7 +322,7 @@ func ParseInboundJSON(data []byte, opts ...Option) (*Message, error) {
 			m.External = append(m.External, externalFromJSON(body.External[i]))
 		}
 	}
-	return m, nil
+	return m, undecodable
 }
 
 func externalFromJSON(jx jsonExternal) ExternalAttachment {

@@ -117,12 +117,12 @@ func readAck(root *etree.Element, r *reader) *Ack {
 	a := &Ack{Wrapper: readWrapper(root, ApplicationAck, r)}
 	ack := xmldoc.Child(root, "acknowledgement")
 	a.Type = AckType(xmldoc.Attr(ack, "typeCode"))
-	a.MessageRef = NormalizeID(xmldoc.Attr(xmldoc.Path(ack, "messageRef", "id"), "root"))
+	a.MessageRef = r.bounded(NormalizeID(xmldoc.Attr(xmldoc.Path(ack, "messageRef", "id"), "root")), root, "acknowledgement/messageRef/id", "message reference")
 	code := xmldoc.Path(root, "ControlActEvent", "reason", "justifyingDetectedIssueEvent", "code")
 	if xmldoc.Attr(code, "code") == "" {
 		code = xmldoc.Path(ack, "acknowledgementDetail", "code")
 	}
-	if c := xmldoc.Attr(code, "code"); c != "" {
+	if c := r.bounded(xmldoc.Attr(code, "code"), root, "ControlActEvent/reason", "reason code"); c != "" {
 		a.Reason = NormalizeReason(c)
 		a.ReasonDisplay = xmldoc.Attr(code, "displayName")
 	}

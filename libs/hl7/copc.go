@@ -188,14 +188,14 @@ func readCOPC(root *etree.Element, r *reader) *COPC {
 		return c
 	}
 	c.PayloadCode = xmldoc.Attr(xmldoc.Child(pi, "code"), "code")
-	c.PayloadID = NormalizeID(xmldoc.Attr(xmldoc.Child(pi, "id"), "root"))
+	c.PayloadID = r.bounded(NormalizeID(xmldoc.Attr(xmldoc.Child(pi, "id"), "root")), pi, "id", "payload id")
 	frag := xmldoc.Path(pi, "value", "Gp2gpfragment")
 	for _, rcp := range xmldoc.Children(xmldoc.Child(frag, "Recipients"), "Recipient") {
-		if t := xmldoc.Text(rcp); t != "" {
+		if t := r.bounded(xmldoc.Text(rcp), frag, "Recipients/Recipient", "recipient ODS code"); t != "" {
 			c.Recipients = append(c.Recipients, strings.ToUpper(t))
 		}
 	}
-	c.From = strings.ToUpper(xmldoc.Text(xmldoc.Child(frag, "From")))
+	c.From = r.bounded(strings.ToUpper(xmldoc.Text(xmldoc.Child(frag, "From"))), frag, "From", "sender ODS code")
 	c.Subject = xmldoc.Text(xmldoc.Child(frag, "subject"))
 
 	value := xmldoc.Path(pi, "pertinentInformation", "pertinentPayloadBody", "value")
@@ -208,6 +208,7 @@ func readCOPC(root *etree.Element, r *reader) *COPC {
 		if c.AcknowledgedID == "" {
 			c.AcknowledgedID = NormalizeID(xmldoc.Attr(xmldoc.Path(inner, "acknowledgedMessage", "id"), "root"))
 		}
+		c.AcknowledgedID = r.bounded(c.AcknowledgedID, pi, "pertinentInformation/pertinentPayloadBody/value", "acknowledged extract id")
 		r.need(c.AcknowledgedID, pi, "pertinentInformation/pertinentPayloadBody/value", "the id of the extract the Continue answers")
 	}
 	return c

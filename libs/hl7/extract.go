@@ -135,11 +135,12 @@ func readExtract(root *etree.Element, in Interaction, r *reader) *Extract {
 		return e
 	}
 	e.Content = ehr
-	e.ExtractID = NormalizeID(xmldoc.Attr(xmldoc.Child(ehr, "id"), "root"))
-	e.RequestID = NormalizeID(xmldoc.Attr(xmldoc.Path(ehr, "inFulfillmentOf", "priorEhrRequest", "id"), "root"))
-	e.NHSNumber = idExtension(xmldoc.Path(ehr, "recordTarget", "patient"), OIDNHSNumber)
-	e.SendingODS = orgODS(xmldoc.Child(ehr, "author"))
-	e.RequestingODS = orgODS(xmldoc.Child(ehr, "destination"))
+	e.ExtractID = r.bounded(NormalizeID(xmldoc.Attr(xmldoc.Child(ehr, "id"), "root")), ehr, "id", "extract id")
+	e.RequestID = r.bounded(NormalizeID(xmldoc.Attr(xmldoc.Path(ehr, "inFulfillmentOf", "priorEhrRequest", "id"), "root")),
+		ehr, "inFulfillmentOf/priorEhrRequest/id", "request id")
+	e.NHSNumber = r.bounded(idExtension(xmldoc.Path(ehr, "recordTarget", "patient"), OIDNHSNumber), ehr, "recordTarget/patient/id", "NHS number")
+	e.SendingODS = r.bounded(orgODS(xmldoc.Child(ehr, "author")), ehr, "author", "sending practice ODS code")
+	e.RequestingODS = r.bounded(orgODS(xmldoc.Child(ehr, "destination")), ehr, "destination", "requesting practice ODS code")
 	if v := xmldoc.Attr(xmldoc.Child(ehr, "availabilityTime"), "value"); v != "" {
 		e.AvailabilityTime, _ = ParseTS(v)
 	}

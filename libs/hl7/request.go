@@ -75,10 +75,10 @@ func readRequest(root *etree.Element, r *reader) *Request {
 		r.need("", root, "ControlActEvent/subject/EhrRequest", "EhrRequest")
 		return req
 	}
-	req.RequestID = NormalizeID(xmldoc.Attr(xmldoc.Child(ehr, "id"), "root"))
-	req.NHSNumber = idExtension(xmldoc.Path(ehr, "recordTarget", "patient"), OIDNHSNumber)
-	req.RequestingODS = orgODS(xmldoc.Child(ehr, "author"))
-	req.SendingODS = orgODS(xmldoc.Child(ehr, "destination"))
+	req.RequestID = r.bounded(NormalizeID(xmldoc.Attr(xmldoc.Child(ehr, "id"), "root")), ehr, "id", "request id")
+	req.NHSNumber = r.bounded(idExtension(xmldoc.Path(ehr, "recordTarget", "patient"), OIDNHSNumber), ehr, "recordTarget/patient/id", "NHS number")
+	req.RequestingODS = r.bounded(orgODS(xmldoc.Child(ehr, "author")), ehr, "author", "requesting practice ODS code")
+	req.SendingODS = r.bounded(orgODS(xmldoc.Child(ehr, "destination")), ehr, "destination", "sending practice ODS code")
 	r.need(req.RequestID, ehr, "id", "request id (EhrRequest/id/@root)")
 	r.need(req.NHSNumber, ehr, "recordTarget/patient/id", "NHS number")
 	r.need(req.RequestingODS, ehr, "author", "requesting practice ODS code")

@@ -1,6 +1,7 @@
 package hl7
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -52,13 +53,14 @@ func SameID(a, b string) bool {
 // and is missing: the message id and both ASIDs.
 func readWrapper(root *etree.Element, in Interaction, r *reader) Wrapper {
 	w := Wrapper{Interaction: in}
-	w.MessageID = NormalizeID(xmldoc.Attr(xmldoc.Child(root, "id"), "root"))
+	w.MessageID = r.bounded(NormalizeID(xmldoc.Attr(xmldoc.Child(root, "id"), "root")), root, "id", "message id")
 	if ct := xmldoc.Attr(xmldoc.Child(root, "creationTime"), "value"); ct != "" {
 		w.CreationTime, _ = ParseTS(ct) // informative only: a bad time does not stop processing
 	}
-	w.ToASID = deviceASID(xmldoc.Path(root, "communicationFunctionRcv", "device"))
-	w.FromASID = deviceASID(xmldoc.Path(root, "communicationFunctionSnd", "device"))
-	w.AuthorASID = deviceASID(xmldoc.Path(root, "ControlActEvent", "author1", "AgentSystemSDS", "agentSystemSDS"))
+	w.ToASID = r.bounded(deviceASID(xmldoc.Path(root, "communicationFunctionRcv", "device")), root, "communicationFunctionRcv", "recipient ASID")
+	w.FromASID = r.bounded(deviceASID(xmldoc.Path(root, "communicationFunctionSnd", "device")), root, "communicationFunctionSnd", "sender ASID")
+	w.AuthorASID = r.bounded(deviceASID(xmldoc.Path(root, "ControlActEvent", "author1", "AgentSystemSDS", "agentSystemSDS")),
+		root, "ControlActEvent/author1", "author ASID")
 	r.need(w.MessageID, root, "id", "message id (id/@root)")
 	r.need(w.ToASID, root, "communicationFunctionRcv", "recipient ASID")
 	r.need(w.FromASID, root, "communicationFunctionSnd", "sender ASID")
@@ -174,6 +176,30 @@ func (r *reader) need(value string, parent *etree.Element, step, what string) {
 		path += "/" + step
 	}
 	r.err = &ValidationError{Interaction: r.in, Path: path, Reason: "missing " + what, Code: r.in.NackCode()}
+}
+
+// MaxValueLength bounds each identifying value the decoders read: ids,
+// ASIDs, NHS numbers, ODS codes, reason codes. Real ones are GUIDs,
+// twelve digits, ten digits, six characters; a longer value is malformed,
+// and a value of megabytes must not travel on into transfer records, logs
+// and negative acknowledgements.
+const MaxValueLength = 256
+
+// bounded returns value, found under parent at step, or records that it is
+// too long and returns "" when it is over MaxValueLength.
+func (r *reader) bounded(value string, parent *etree.Element, step, what string) string {
+	if len(value) <= MaxValueLength {
+		return value
+	}
+	if r.err == nil {
+		path := xmldoc.Where(parent)
+		if step != "" {
+			path += "/" + step
+		}
+		r.err = &ValidationError{Interaction: r.in, Path: path, Code: r.in.NackCode(),
+			Reason: fmt.Sprintf("%s of %d bytes is longer than %d", what, len(value), MaxValueLength)}
+	}
+	return ""
 }
 
 // fail records a problem at el.

@@ -582,7 +582,7 @@ func asmWantLength(d *AssemblyDocument, whole bool) int64 {
 func (a *Assembly) asmFinish(ctx context.Context, store Store, d *AssemblyDocument, sources []asmSource, msgID string, wantLength int64) (StoredDocument, error) {
 	desc := d.Metadata()
 	name := a.asmAttachmentObject(d.ID)
-	size, sum, err := asmWrite(ctx, store, name, sources, desc.Compressed, wantLength)
+	size, sum, err := asmWrite(ctx, store, name, sources, desc.Compressed, wantLength, defaultExpansion)
 	if err != nil {
 		var ae *AssemblyError
 		if errors.As(err, &ae) {
@@ -952,13 +952,70 @@ func asmReassembly(reason string, err error) *AssemblyError {
 	return &AssemblyError{Code: hl7.ReasonReassemblyFailure, Reason: reason, Err: err}
 }
 
+// Decompression limits. A document marked Compressed=Yes is gunzipped as
+// it is written, and gzip turns a few kilobytes into gigabytes (a
+// "decompression bomb"), so what it may expand to is bounded:
+//
+//   - MaxDecompressedSize bounds the gunzipped document. Receiving
+//     systems file any document over 100 MB as a placeholder (protocol
+//     §3.1), and the receiver reads a skeleton's original extract back
+//     whole up to the same 256 MiB;
+//   - past ExpansionFloor bytes, the gunzipped document may be at most
+//     MaxExpansion times the compressed bytes read so far. Real documents
+//     expand a few times (EHR extracts about 13 times); only a stream of
+//     nearly identical bytes expands hundreds of times, and gzip cannot
+//     expand more than about 1,032 times, so a bomb is refused after
+//     ExpansionFloor bytes rather than after MaxDecompressedSize.
+//
+// A document over either limit fails with reason 29, its partial object
+// discarded.
+const (
+	MaxDecompressedSize = 256 << 20
+	ExpansionFloor      = 16 << 20
+	MaxExpansion        = 200
+)
+
+// ErrExpansion is the cause of the *AssemblyError (29) of a compressed
+// document that expands past MaxDecompressedSize, or past ExpansionFloor
+// at more than MaxExpansion times its compressed size.
+var ErrExpansion = errors.New("largemsg: compressed document expands past the limit")
+
+// expansionLimits are the limits asmWrite applies to a gunzipped document.
+type expansionLimits struct {
+	max, floor, ratio int64
+}
+
+var defaultExpansion = expansionLimits{max: MaxDecompressedSize, floor: ExpansionFloor, ratio: MaxExpansion}
+
+// asmExpansion fails its reader's stream, the gunzipped document, once it
+// breaks lim; carried counts the compressed bytes read so far.
+type asmExpansion struct {
+	r       io.Reader
+	carried *asmCounter
+	lim     expansionLimits
+	n       int64
+}
+
+func (e *asmExpansion) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	e.n += int64(n)
+	switch {
+	case e.n > e.lim.max:
+		return 0, fmt.Errorf("%w: over %d bytes gunzipped", ErrExpansion, e.lim.max)
+	case e.n > e.lim.floor && e.n > e.lim.ratio*e.carried.n:
+		return 0, fmt.Errorf("%w: %d bytes gunzipped from %d, more than %d times (a decompression bomb)",
+			ErrExpansion, e.n, e.carried.n, e.lim.ratio)
+	}
+	return n, err
+}
+
 // asmWrite streams the sources, in order, into the object name: the
 // concatenated raw text, base64-decoded if the sources travelled base64
 // (all or none of them), checked against wantLength (unless negative),
-// gunzipped if compressed. It returns the written size and SHA-256. A
-// failure of the data is an *AssemblyError (29, without ids); a failure of
-// the store or the context is returned as it is.
-func asmWrite(ctx context.Context, store Store, name string, sources []asmSource, compressed bool, wantLength int64) (int64, string, error) {
+// gunzipped if compressed, within lim. It returns the written size and
+// SHA-256. A failure of the data is an *AssemblyError (29, without ids); a
+// failure of the store or the context is returned as it is.
+func asmWrite(ctx context.Context, store Store, name string, sources []asmSource, compressed bool, wantLength int64, lim expansionLimits) (int64, string, error) {
 	b64 := len(sources) > 0 && sources[0].base64
 	readers := make([]io.Reader, len(sources))
 	lazies := make([]*asmLazy, len(sources))
@@ -990,7 +1047,7 @@ func asmWrite(ctx context.Context, store Store, name string, sources []asmSource
 			return 0, "", asmReassembly("Compressed=Yes but not gzip", err)
 		}
 		defer zr.Close()
-		r = zr
+		r = &asmExpansion{r: zr, carried: carried, lim: lim}
 	}
 	hash := sha256.New()
 	written := &asmCounter{r: io.TeeReader(r, hash), want: -1}
@@ -999,6 +1056,8 @@ func asmWrite(ctx context.Context, store Store, name string, sources []asmSource
 		switch {
 		case source.err != nil:
 			return 0, "", source.err
+		case errors.Is(out.err, ErrExpansion):
+			return 0, "", asmReassembly("refused while gunzipping", out.err)
 		case out.err != nil:
 			return 0, "", asmReassembly("cannot decode", out.err)
 		}

@@ -25,16 +25,19 @@ import (
 //
 // It accepts POST (any path) with the MHS inbound JSON envelope as the
 // body (Content-Type application/json, or none). It reads the envelope
-// (ebxml.ParseInboundJSON: no DOCTYPE, bounded XML), takes the recipient
-// ASID from the HL7 payload (communicationFunctionRcv), classifies the
-// message (Classify) and publishes the body as received on
+// (ebxml.ParseInboundJSON: UTF-8, no DOCTYPE, bounded XML), takes the
+// recipient ASID from the HL7 payload (communicationFunctionRcv; for a
+// payload that names none it can read, from the transfer the conversation
+// belongs to, see WithConversationRecipient), classifies the message
+// (Classify) and publishes the body as received on
 // gp2gp.spine.in.<ASID>.<kind> with the typed headers and the dedupe id
 // spine.<MESSAGE ID>.<ASID>, so that posting one message twice stores it
-// once. Responses, all JSON:
+// once. A message only an attachment of which is not valid base64 is
+// published all the same: its recipient answers it. Responses, all JSON:
 //
 //	202 InboundResponse: published (again, or for the first time)
-//	400 ErrorResponse: not an inbound envelope, no readable recipient ASID,
-//	    not a GP2GP interaction
+//	400 ErrorResponse: not an inbound envelope, no readable recipient ASID
+//	    (and none from the conversation), not a GP2GP interaction
 //	404 ErrorResponse: the recipient ASID is not served here (WithServed)
 //	405 ErrorResponse: not POST
 //	413 ErrorResponse: body over the limit (WithMaxBodyBytes)
@@ -43,10 +46,11 @@ import (
 //
 // It is safe for concurrent use.
 type Inbound struct {
-	bus     *bus.Bus
-	served  func(asid string) bool
-	maxBody int64
-	logger  *slog.Logger
+	bus       *bus.Bus
+	served    func(asid string) bool
+	recipient func(ctx context.Context, conversationID string, kind bus.SpineKind) (string, error)
+	maxBody   int64
+	logger    *slog.Logger
 }
 
 var _ http.Handler = (*Inbound)(nil)
@@ -139,7 +143,7 @@ func (h *Inbound) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // and why.
 func (h *Inbound) accept(ctx context.Context, data []byte) (InboundResponse, int, error) {
 	msg, err := ebxml.ParseInboundJSON(data)
-	if err != nil {
+	if err != nil && (msg == nil || !errors.Is(err, ebxml.ErrBase64)) {
 		status := http.StatusBadRequest
 		if errors.Is(err, ebxml.ErrTooLarge) {
 			status = http.StatusRequestEntityTooLarge
@@ -147,13 +151,22 @@ func (h *Inbound) accept(ctx context.Context, data []byte) (InboundResponse, int
 		return InboundResponse{}, status, err
 	}
 	decoded, derr := hl7.Decode(msg.Payload)
+	kind, in, cerr := classify(msg, decoded)
 	asid, err := recipientOf(decoded, derr)
+	if err != nil && cerr == nil && h.recipient != nil {
+		held, lerr := h.recipient(ctx, msg.Envelope.ConversationID, kind)
+		if lerr != nil {
+			return InboundResponse{}, http.StatusServiceUnavailable, fmt.Errorf("looking up the transfer of the conversation failed, post again later: %w", lerr)
+		}
+		if held != "" {
+			asid, err = held, nil
+		}
+	}
 	if err != nil {
 		return InboundResponse{}, http.StatusBadRequest, err
 	}
-	kind, in, err := classify(msg, decoded)
-	if err != nil {
-		return InboundResponse{}, http.StatusBadRequest, err
+	if cerr != nil {
+		return InboundResponse{}, http.StatusBadRequest, cerr
 	}
 	if h.served != nil && !h.served(asid) {
 		return InboundResponse{}, http.StatusNotFound, fmt.Errorf("%w: no practice here has ASID %s", ErrNotServed, asid)

@@ -1,12 +1,15 @@
 package spine
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/nhsengland/gp2gp/libs/bus"
 )
 
 // LoopbackOption configures NewLoopback.
@@ -77,6 +80,26 @@ func WithServedASIDs(asids ...string) ServedOption {
 		set[a] = true
 	}
 	return ServedOption{served: func(asid string) bool { return set[asid] }}
+}
+
+// WithConversationRecipient sets how the inbound handler attributes a
+// message whose HL7 payload names no recipient ASID it can read (not
+// well-formed, a DOCTYPE, over a limit): lookup gets the message's ebXML
+// ConversationId and the kind its Action classifies it as, and returns the
+// ASID of the served practice whose transfer that message belongs to, or
+// "" when there is none; an error is answered 503. The message is then
+// published for that practice, whose stage answers it as the protocol asks
+// (an extract it cannot read with NACK 21, a COPC with 30) rather than it
+// being refused with 400 and the sending practice never told. Without it,
+// or when lookup returns "", such a message is refused with 400.
+func WithConversationRecipient(lookup func(ctx context.Context, conversationID string, kind bus.SpineKind) (string, error)) InboundOption {
+	return inboundOptionFunc(func(h *Inbound) error {
+		if lookup == nil {
+			return errors.New("spine: WithConversationRecipient: nil lookup")
+		}
+		h.recipient = lookup
+		return nil
+	})
 }
 
 // WithClock sets the loopback's clock, which stamps messages whose

@@ -125,7 +125,8 @@ func Run(ctx context.Context, name string, cfg Config, topo bus.Topology, build 
 		}
 		workers = append([]service.Worker{s.Store.Recover}, workers...)
 		if addr := cfg.Spine.MHSInboundAddr; addr != "" {
-			inbound, err := spine.NewInbound(rt.Bus, spine.WithServed(s.serves), spine.WithLogger(rt.Logger))
+			inbound, err := spine.NewInbound(rt.Bus, spine.WithServed(s.serves), spine.WithLogger(rt.Logger),
+				spine.WithConversationRecipient(s.conversationRecipient))
 			if err != nil {
 				return nil, err
 			}

@@ -27,21 +27,29 @@ const timerExtract = "extract"
 // and attachment messages.
 func (r *receiver) handleSpine(ctx context.Context, msg *bus.Msg) error {
 	env, err := spine.Read(msg)
+	// A message with an attachment that is not base64 is still answered:
+	// that document cannot be put together (29).
+	var undecodable error
 	if err != nil {
-		return err
+		if env == nil || !errors.Is(err, ebxml.ErrBase64) {
+			return err
+		}
+		undecodable = err
 	}
 	conv := env.Envelope.ConversationID
 	ctx = bus.WithConversationID(ctx, conv)
 	switch {
 	case strings.HasSuffix(msg.Subject, "."+string(bus.KindEHRExtract)):
-		return r.handleExtract(ctx, conv, env)
+		return r.handleExtract(ctx, conv, env, undecodable)
 	case strings.HasSuffix(msg.Subject, "."+string(bus.KindCOPC)):
-		return r.handleCOPC(ctx, conv, env)
+		return r.handleCOPC(ctx, conv, env, undecodable)
 	}
 	return bus.Permanentf("receiver: unexpected subject %s", msg.Subject)
 }
 
-func (r *receiver) handleExtract(ctx context.Context, conv string, env *ebxml.Message) error {
+// handleExtract takes an EHR Extract; undecodable is the error of an
+// attachment of it that is not base64, if any.
+func (r *receiver) handleExtract(ctx context.Context, conv string, env *ebxml.Message, undecodable error) error {
 	r.Received(ctx, env.Envelope.Action)
 	ex, derr := hl7.DecodeExtract(env.Payload)
 	msgID := env.Envelope.MessageID
@@ -54,6 +62,11 @@ func (r *receiver) handleExtract(ctx context.Context, conv string, env *ebxml.Me
 	}
 	if err != nil {
 		return err
+	}
+	if ex != nil && ex.ToASID != "" && ex.ToASID != t.Practice.ASID {
+		// The conversation is another practice's transfer: the practice
+		// addressed requested nothing under it.
+		return r.unexpected(ctx, conv, ex)
 	}
 	if m, ok := t.MessageByRole(transfer.RoleEHRExtract, transfer.Inbound); ok {
 		if hl7.SameID(m.ID, msgID) || hl7.SameID(m.ID, env.Envelope.MessageID) {
@@ -93,6 +106,9 @@ func (r *receiver) handleExtract(ctx context.Context, conv string, env *ebxml.Me
 	}
 	if derr != nil {
 		return r.reject(ctx, t, received, hl7.ReasonExtractMalformed, derr.Error())
+	}
+	if undecodable != nil {
+		return r.reject(ctx, t, received, hl7.ReasonReassemblyFailure, undecodable.Error())
 	}
 	summary, err := ehr.Summarize(ex.Content)
 	if err != nil {

@@ -186,8 +186,9 @@ func (r *receiver) partsTimeout(ctx context.Context, t *transfer.Transfer, parts
 
 // handleCOPC takes one attachment message of a large extract: stores its
 // part, acknowledges it, and finishes the record once every document is
-// whole.
-func (r *receiver) handleCOPC(ctx context.Context, conv string, env *ebxml.Message) error {
+// whole. undecodable is the error of an attachment of it that is not
+// base64, if any.
+func (r *receiver) handleCOPC(ctx context.Context, conv string, env *ebxml.Message, undecodable error) error {
 	r.Received(ctx, string(hl7.CommonContentCOPC))
 	id := env.Envelope.MessageID
 	t, err := r.Store.Get(ctx, transfer.Requesting, conv)
@@ -196,6 +197,10 @@ func (r *receiver) handleCOPC(ctx context.Context, conv string, env *ebxml.Messa
 	}
 	if err != nil {
 		return err
+	}
+	if c, _ := hl7.DecodeCOPC(env.Payload); c != nil && c.ToASID != "" && c.ToASID != t.Practice.ASID {
+		return bus.Permanentf("attachment message %s for ASID %s in conversation %s, which is the transfer of %s here",
+			id, c.ToASID, conv, t.Practice.ODS)
 	}
 	switch t.State {
 	case transfer.ContinueSent:
@@ -212,6 +217,16 @@ func (r *receiver) handleCOPC(ctx context.Context, conv string, env *ebxml.Messa
 			return r.nackCOPC(ctx, t, id, hl7.ReasonLargeMessageFailure, "no document of this extract follows it")
 		}
 		// Every document came already: a duplicate, acknowledged again.
+	}
+	if undecodable != nil {
+		// Its document cannot be put together: the transfer fails (29).
+		if err := r.nackCOPC(ctx, t, id, hl7.ReasonReassemblyFailure, undecodable.Error()); err != nil {
+			return err
+		}
+		if t.State != transfer.ContinueSent && t.State != transfer.ExtractReceived {
+			return nil // every document came already
+		}
+		return r.failLarge(ctx, t, hl7.ReasonReassemblyFailure, undecodable.Error())
 	}
 	rs, err := r.recordsOf(t)
 	if err != nil {

@@ -236,7 +236,13 @@ func (s *sender) handleContinue(ctx context.Context, conv string, env *ebxml.Mes
 	if err != nil {
 		return err
 	}
+	if c.ToASID != "" && c.ToASID != t.Practice.ASID {
+		return bus.Permanentf("Continue for ASID %s in conversation %s, which is the transfer of %s here", c.ToASID, conv, t.Practice.ODS)
+	}
 	_, sent := t.MessageByRole(transfer.RoleEHRExtract, transfer.Outbound)
+	if _, ours := t.FindMessage(c.AcknowledgedID); sent && !ours {
+		return bus.Permanentf("Continue for %s names extract %s, which this transfer never sent", conv, c.AcknowledgedID)
+	}
 	switch {
 	case t.State == transfer.RequestReceived || t.State == transfer.RecordRequested:
 		return bus.RetryAfter(time.Second, fmt.Errorf("Continue for %s before its extract is recorded as sent", conv))
