@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 
 	"github.com/nhsengland/gp2gp/libs/bus"
 	"github.com/nhsengland/gp2gp/libs/hl7"
+	"github.com/nhsengland/gp2gp/libs/largemsg"
 	"github.com/nhsengland/gp2gp/libs/stage"
 	"github.com/nhsengland/gp2gp/libs/transfer"
 	"github.com/nhsengland/gp2gp/libs/xmldoc"
@@ -210,14 +212,20 @@ func (s *sender) content(ctx context.Context, rs records, c *gp2gpv1.Content) ([
 		if ref.Size > recordFetchLimit {
 			return nil, bus.Permanentf("content %s of %d bytes is over the %d-byte limit", ref.Name, ref.Size, recordFetchLimit)
 		}
-		rctx, cancel := context.WithTimeout(ctx, 10*time.Minute) // not the client's 5 s for a whole read
-		defer cancel()
-		data, err := rs.store.GetBytes(rctx, ref.Name)
+		// Opened as the documents are: the read has a deadline of its own
+		// (not the client's 5 s), and the lookup that starts it a short one,
+		// so a reply lost to a broker restart cannot hold the handler.
+		r, err := largemsg.ObjectStore(rs.store).Open(ctx, ref.Name)
 		if errors.Is(err, jetstream.ErrObjectNotFound) {
 			return nil, bus.Permanentf("content %s is not in %s", ref.Name, rs.bucket)
 		}
 		if err != nil {
 			return nil, err
+		}
+		defer r.Close()
+		data, err := io.ReadAll(io.LimitReader(r, recordFetchLimit+1))
+		if err != nil {
+			return nil, fmt.Errorf("content %s: %w", ref.Name, err)
 		}
 		if ref.Sha256 != "" {
 			sum := sha256.Sum256(data)
