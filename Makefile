@@ -67,7 +67,7 @@ COMMANDS := $(wildcard services/*/cmd/*)
 TEST_FLAGS ?= -race -count=1 -timeout 10m
 # HEAVY_TESTS move hundreds of megabytes through the broker; under the race
 # detector they would take many minutes, so they run in a pass without it.
-HEAVY_TESTS ?= ^TestHundredMegabyteDocument$$
+HEAVY_TESTS ?= ^(TestHundredMegabyteDocument|TestLargeRecordEndToEnd)$$
 
 # Tests run in their package directories: make the spec path absolute.
 ifdef GP2GP_SPEC_DIR
