@@ -164,6 +164,9 @@ func (r *run) loadWindow() time.Duration {
 	if r.cfg.Mode == ModeSoak {
 		return r.cfg.SoakDuration
 	}
+	if r.cfg.LoadWindow > 0 {
+		return r.cfg.LoadWindow
+	}
 	// A third of the cap: kills land while transfers are at every stage,
 	// and the rest of the cap is left for the last ones to finish.
 	return r.cfg.Duration / 3

@@ -23,7 +23,10 @@ func TestSmallChaosRun(t *testing.T) {
 	var out bytes.Buffer
 	cfg := chaos.DefaultConfig(chaos.ModeChaos)
 	cfg.Transfers, cfg.Kills, cfg.Poison = 4, 2, 2
-	cfg.Duration = 45 * time.Second
+	// Registrations over 10 s; the cap is generous (a message whose
+	// handler a kill interrupted waits the consumer's 30 s ack wait) and
+	// only matters when something is stuck.
+	cfg.LoadWindow, cfg.Duration = 10*time.Second, 2*time.Minute
 	cfg.LargeEvery, cfg.LargeSize, cfg.SplitThreshold = 2, 600_000, 200_000
 	cfg.Seed = 20261121
 	cfg.Out = &out

@@ -59,6 +59,10 @@ type Config struct {
 	// and the wait for every transfer to finish. What is not finished by
 	// then is stuck.
 	Duration time.Duration
+	// LoadWindow is how long a chaos run spreads its registrations over
+	// (0: a third of Duration); the kills land in it and a sixth of
+	// Duration after it.
+	LoadWindow time.Duration
 	// SoakDuration is how long a soak registers patients; Rate how many a
 	// second.
 	SoakDuration time.Duration
@@ -149,6 +153,9 @@ func (c Config) Validate() error {
 		}
 	default:
 		errs = append(errs, fmt.Errorf("mode %q: want chaos or soak", c.Mode))
+	}
+	if c.LoadWindow < 0 || c.LoadWindow >= c.Duration {
+		errs = append(errs, fmt.Errorf("load window %s: want 0 (a third of the duration) or less than the duration %s", c.LoadWindow, c.Duration))
 	}
 	if c.Duration <= 0 {
 		errs = append(errs, fmt.Errorf("duration %s: must be positive", c.Duration))
