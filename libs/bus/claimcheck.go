@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"time"
 
@@ -63,11 +64,7 @@ func (b *Bus) checkOut(ctx context.Context, msg *Msg) error {
 	if err != nil {
 		return err
 	}
-	// A deadline of its own: the client otherwise gives the whole read its
-	// default API timeout (5 s), short for a few megabytes on a busy broker.
-	rctx, cancel := context.WithTimeout(ctx, bodyReadTimeout)
-	defer cancel()
-	data, err := store.GetBytes(rctx, name)
+	data, err := readObject(ctx, store, name, bodyLookupTimeout)
 	if errors.Is(err, jetstream.ErrObjectNotFound) {
 		return Permanentf("bus: body %s of %s is no longer in the object store", name, msg.Subject)
 	}
@@ -81,8 +78,40 @@ func (b *Bus) checkOut(ctx context.Context, msg *Msg) error {
 	return nil
 }
 
-// bodyReadTimeout bounds reading a claim-checked body.
+// bodyReadTimeout bounds reading a claim-checked body: a deadline of its
+// own, as the client otherwise gives the whole read its default API
+// timeout (5 s), short for a few megabytes on a busy broker.
 const bodyReadTimeout = 2 * time.Minute
+
+// bodyLookupTimeout bounds the metadata lookup that starts the read. The
+// client gives that request the read's deadline, and a request whose reply
+// is lost (the server restarted in between) waits for it: without a bound
+// of its own the message would wait bodyReadTimeout (found by make chaos
+// in the same lookups of the records stores).
+const bodyLookupTimeout = 30 * time.Second
+
+// errLookupStalled ends a lookup that took longer than its bound.
+var errLookupStalled = errors.New("no answer from the object store")
+
+// readObject reads object name of store whole under bodyReadTimeout, its
+// lookup bounded by lookup.
+func readObject(ctx context.Context, store jetstream.ObjectStore, name string, lookup time.Duration) ([]byte, error) {
+	rctx, cancel := context.WithTimeout(ctx, bodyReadTimeout)
+	defer cancel()
+	sctx, stall := context.WithCancelCause(rctx)
+	defer stall(nil)
+	timer := time.AfterFunc(lookup, func() { stall(errLookupStalled) })
+	obj, err := store.Get(sctx, name)
+	timer.Stop()
+	if err != nil {
+		if errors.Is(context.Cause(sctx), errLookupStalled) {
+			return nil, fmt.Errorf("%w in %s: %w", errLookupStalled, lookup, err)
+		}
+		return nil, err
+	}
+	defer obj.Close()
+	return io.ReadAll(obj)
+}
 
 // defaultChunk is the object store's usual chunk size.
 const defaultChunk = 128 << 10
