@@ -12,7 +12,6 @@ package dlq
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strconv"
@@ -25,13 +24,14 @@ import (
 
 	"github.com/nhsengland/gp2gp/libs/bus"
 	"github.com/nhsengland/gp2gp/libs/service"
+	"github.com/nhsengland/gp2gp/services/gp2gpctl/internal/cli"
 	"github.com/nhsengland/gp2gp/services/gp2gpctl/internal/natsconn"
 )
 
 var (
 	// ErrUsage: the command line is wrong. What is wrong has been written
 	// to stderr already.
-	ErrUsage = errors.New("usage")
+	ErrUsage = cli.ErrUsage
 	// ErrNotFound: the dead-letter stream holds no message with the
 	// sequence asked for (it was replayed and removed, or never there).
 	ErrNotFound = errors.New("no dead letter")
@@ -251,26 +251,6 @@ func (d *deadLetters) get(ctx context.Context, seq uint64) (*jetstream.RawStream
 func usage(stderr io.Writer, command, problem string) error {
 	fmt.Fprintf(stderr, "gp2gpctl dlq %s: %s (gp2gpctl help shows the usage)\n", command, problem)
 	return ErrUsage
-}
-
-// parse parses flags that may come before or after the positional
-// arguments, which it returns. A flag error has been printed by fs; it
-// returns ErrUsage for it, or flag.ErrHelp for -h.
-func parse(fs *flag.FlagSet, args []string) ([]string, error) {
-	var positional []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
-			}
-			return nil, ErrUsage
-		}
-		if fs.NArg() == 0 {
-			return positional, nil
-		}
-		positional = append(positional, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
 }
 
 // parseSeq reads a dead-letter stream sequence.

@@ -1,19 +1,17 @@
 package dlq
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 	"unicode/utf8"
 
 	"github.com/nhsengland/gp2gp/libs/service"
-	"github.com/nhsengland/gp2gp/services/gp2gpctl/internal/natsconn"
+	"github.com/nhsengland/gp2gp/services/gp2gpctl/internal/cli"
 )
 
 // defaultLimit is how many dead letters list prints unless told.
@@ -39,7 +37,7 @@ func List(ctx context.Context, cfg service.NATSConfig, args []string, stdout, st
 	limit := fs.Int("limit", defaultLimit, "show at most this many (the count of all matches is shown)")
 	asJSON := fs.Bool("json", false, "print JSON instead of text")
 	fs.StringVar(&cfg.URL, "nats", cfg.URL, "NATS server URL (default from "+service.EnvNATSURL+")")
-	rest, err := parse(fs, args)
+	rest, err := cli.Parse(fs, args)
 	if err != nil {
 		return err
 	}
@@ -71,7 +69,7 @@ func List(ctx context.Context, cfg service.NATSConfig, args []string, stdout, st
 		return err
 	}
 	if *asJSON {
-		return natsconn.WriteJSON(stdout, l)
+		return cli.WriteJSON(stdout, l)
 	}
 	if l.Matched == 0 {
 		fmt.Fprintln(stderr, "gp2gpctl dlq list: no dead letters match")
@@ -100,7 +98,7 @@ func writeList(w io.Writer, l Listing) error {
 		rows = append(rows, []string{strconv.FormatUint(e.Seq, 10), formatTime(e.At), orUnknown(e.Stream), orUnknown(e.Consumer),
 			orUnknown(e.Subject), strconv.FormatUint(e.Deliveries, 10), orUnknown(e.ConversationID), shorten(e.Reason, listReasonLen)})
 	}
-	if err := writeTable(w, rows); err != nil {
+	if err := cli.WriteTable(w, rows); err != nil {
 		return err
 	}
 	noun := "dead letters"
@@ -113,25 +111,6 @@ func writeList(w io.Writer, l Listing) error {
 	}
 	_, err := fmt.Fprintln(w, line)
 	return err
-}
-
-// writeTable writes rows as aligned columns two spaces apart, without
-// trailing spaces.
-func writeTable(w io.Writer, rows [][]string) error {
-	var buf bytes.Buffer
-	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
-	for _, r := range rows {
-		fmt.Fprintln(tw, strings.Join(r, "\t"))
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	for line := range strings.Lines(buf.String()) {
-		if _, err := io.WriteString(w, strings.TrimRight(line, " \n")+"\n"); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func orUnknown(s string) string {

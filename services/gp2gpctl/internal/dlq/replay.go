@@ -14,7 +14,7 @@ import (
 
 	"github.com/nhsengland/gp2gp/libs/bus"
 	"github.com/nhsengland/gp2gp/libs/service"
-	"github.com/nhsengland/gp2gp/services/gp2gpctl/internal/natsconn"
+	"github.com/nhsengland/gp2gp/services/gp2gpctl/internal/cli"
 )
 
 // ReplayMsgID is the Nats-Msg-Id a replay of dead letter seq is published
@@ -85,7 +85,7 @@ func Replay(ctx context.Context, cfg service.NATSConfig, args []string, stdout, 
 	dryRun := fs.Bool("dry-run", false, "say what would be replayed, and do nothing")
 	asJSON := fs.Bool("json", false, "print JSON instead of text")
 	fs.StringVar(&cfg.URL, "nats", cfg.URL, "NATS server URL (default from "+service.EnvNATSURL+")")
-	rest, err := parse(fs, args)
+	rest, err := cli.Parse(fs, args)
 	if err != nil {
 		return err
 	}
@@ -144,7 +144,7 @@ func Replay(ctx context.Context, cfg service.NATSConfig, args []string, stdout, 
 		}
 	}
 	if *asJSON {
-		if err := natsconn.WriteJSON(stdout, out); err != nil {
+		if err := cli.WriteJSON(stdout, out); err != nil {
 			return err
 		}
 	} else {

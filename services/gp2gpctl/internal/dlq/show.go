@@ -16,7 +16,7 @@ import (
 
 	"github.com/nhsengland/gp2gp/libs/bus"
 	"github.com/nhsengland/gp2gp/libs/service"
-	"github.com/nhsengland/gp2gp/services/gp2gpctl/internal/natsconn"
+	"github.com/nhsengland/gp2gp/services/gp2gpctl/internal/cli"
 )
 
 // Letter is everything about one dead letter, as show prints it.
@@ -47,7 +47,7 @@ func Show(ctx context.Context, cfg service.NATSConfig, args []string, stdout, st
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print JSON instead of text")
 	fs.StringVar(&cfg.URL, "nats", cfg.URL, "NATS server URL (default from "+service.EnvNATSURL+")")
-	rest, err := parse(fs, args)
+	rest, err := cli.Parse(fs, args)
 	if err != nil {
 		return err
 	}
@@ -69,7 +69,7 @@ func Show(ctx context.Context, cfg service.NATSConfig, args []string, stdout, st
 	}
 	l := newLetter(m)
 	if *asJSON {
-		return natsconn.WriteJSON(stdout, l)
+		return cli.WriteJSON(stdout, l)
 	}
 	return writeLetter(stdout, l)
 }
@@ -97,7 +97,7 @@ func writeLetter(w io.Writer, l Letter) error {
 		{"conversation", orUnknown(l.ConversationID)},
 		{"msg id", orUnknown(l.MsgID)},
 	}
-	if err := writeTable(bw, rows); err != nil {
+	if err := cli.WriteTable(bw, rows); err != nil {
 		return err
 	}
 	fmt.Fprintln(bw, "\nheaders")

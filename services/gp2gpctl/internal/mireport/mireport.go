@@ -18,11 +18,12 @@ import (
 	"time"
 
 	"github.com/nhsengland/gp2gp/libs/mi"
+	"github.com/nhsengland/gp2gp/services/gp2gpctl/internal/cli"
 )
 
 // ErrUsage: the command line is wrong. What is wrong has been written to
 // stderr already.
-var ErrUsage = errors.New("usage")
+var ErrUsage = cli.ErrUsage
 
 // DefaultCutoff is the cutoff of NHS England's dashboard figures (§1.2).
 const DefaultCutoff = 14

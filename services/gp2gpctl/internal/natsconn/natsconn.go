@@ -4,9 +4,7 @@
 package natsconn
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/url"
 	"strings"
 	"time"
@@ -51,12 +49,4 @@ func Redact(urls string) string {
 		}
 	}
 	return strings.Join(parts, ",")
-}
-
-// WriteJSON writes v as indented JSON.
-func WriteJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
 }

@@ -2,17 +2,16 @@ package transfers
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/nhsengland/gp2gp/libs/hl7"
 	"github.com/nhsengland/gp2gp/libs/service/ops"
 	"github.com/nhsengland/gp2gp/libs/transfer"
+	"github.com/nhsengland/gp2gp/services/gp2gpctl/internal/cli"
 )
 
 // timeFormat is how times are printed: UTC, to the millisecond, so the
@@ -35,29 +34,10 @@ func WriteStatus(w io.Writer, st *ops.Status, now time.Time) error {
 	for _, e := range st.Timeline {
 		rows = append(rows, []string{formatTime(e.At), string(e.Side), string(e.Kind), e.What, reasonLabel(e.ReasonCode), oneLine(e.Detail)})
 	}
-	if err := writeTable(bw, rows); err != nil {
+	if err := cli.WriteTable(bw, rows); err != nil {
 		return err
 	}
 	return bw.Flush()
-}
-
-// writeTable writes rows as aligned columns two spaces apart, without
-// trailing spaces.
-func writeTable(w io.Writer, rows [][]string) error {
-	var buf bytes.Buffer
-	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
-	for _, r := range rows {
-		fmt.Fprintln(tw, strings.Join(r, "\t"))
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	for line := range strings.Lines(buf.String()) {
-		if _, err := io.WriteString(w, strings.TrimRight(line, " \n")+"\n"); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func writeSide(w io.Writer, side transfer.Side, v *ops.View, now time.Time) {
@@ -149,7 +129,7 @@ func WriteList(w io.Writer, l ops.TransferList, now time.Time) error {
 		rows = append(rows, []string{s.ConversationID, string(s.Side), string(s.State), s.Practice + " → " + peer,
 			ops.FormatAge(now.Sub(s.LastChangeAt)), reasonLabel(s.ReasonCode)})
 	}
-	if err := writeTable(w, rows); err != nil {
+	if err := cli.WriteTable(w, rows); err != nil {
 		return err
 	}
 	if more := l.Matched - len(l.Transfers); more > 0 {

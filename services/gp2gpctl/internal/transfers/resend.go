@@ -17,7 +17,7 @@ import (
 	"github.com/nhsengland/gp2gp/libs/service"
 	"github.com/nhsengland/gp2gp/libs/transfer"
 	gp2gpv1 "github.com/nhsengland/gp2gp/proto/gp2gp/v1"
-	"github.com/nhsengland/gp2gp/services/gp2gpctl/internal/natsconn"
+	"github.com/nhsengland/gp2gp/services/gp2gpctl/internal/cli"
 )
 
 var (
@@ -73,7 +73,7 @@ func Resend(ctx context.Context, cfg service.NATSConfig, args []string, stdout, 
 	wait := fs.Duration("wait", 30*time.Second, "how long to wait for the stage to act (0: do not wait)")
 	asJSON := fs.Bool("json", false, "print JSON instead of text")
 	fs.StringVar(&cfg.URL, "nats", cfg.URL, "NATS server URL (default from "+service.EnvNATSURL+")")
-	ids, err := parse(fs, args)
+	ids, err := cli.Parse(fs, args)
 	if err != nil {
 		return err
 	}
@@ -149,7 +149,7 @@ func Resend(ctx context.Context, cfg service.NATSConfig, args []string, stdout, 
 // finish prints res and returns the error its outcome calls for.
 func finish(stdout io.Writer, res ResendResult, asJSON bool) error {
 	if asJSON {
-		if err := natsconn.WriteJSON(stdout, res); err != nil {
+		if err := cli.WriteJSON(stdout, res); err != nil {
 			return err
 		}
 	} else {

@@ -17,12 +17,13 @@ import (
 	"github.com/nhsengland/gp2gp/libs/service"
 	"github.com/nhsengland/gp2gp/libs/service/ops"
 	"github.com/nhsengland/gp2gp/libs/transfer"
+	"github.com/nhsengland/gp2gp/services/gp2gpctl/internal/cli"
 	"github.com/nhsengland/gp2gp/services/gp2gpctl/internal/natsconn"
 )
 
 // ErrUsage: the command line is wrong. What is wrong has been written to
 // stderr already.
-var ErrUsage = errors.New("usage")
+var ErrUsage = cli.ErrUsage
 
 // ErrNotFound: no transfer has the conversation id asked for.
 var ErrNotFound = errors.New("no transfer with conversation id")
@@ -34,7 +35,7 @@ func Status(ctx context.Context, cfg service.NATSConfig, args []string, stdout, 
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print JSON instead of text")
 	fs.StringVar(&cfg.URL, "nats", cfg.URL, "NATS server URL (default from "+service.EnvNATSURL+")")
-	ids, err := parse(fs, args)
+	ids, err := cli.Parse(fs, args)
 	if err != nil {
 		return err
 	}
@@ -54,7 +55,7 @@ func Status(ctx context.Context, cfg service.NATSConfig, args []string, stdout, 
 		return err
 	}
 	if *asJSON {
-		return natsconn.WriteJSON(stdout, st)
+		return cli.WriteJSON(stdout, st)
 	}
 	return WriteStatus(stdout, st, time.Now())
 }
@@ -82,7 +83,7 @@ func List(ctx context.Context, cfg service.NATSConfig, args []string, stdout, st
 	fs.IntVar(&f.Limit, "limit", ops.DefaultLimit, "show at most this many")
 	asJSON := fs.Bool("json", false, "print JSON instead of text")
 	fs.StringVar(&cfg.URL, "nats", cfg.URL, "NATS server URL (default from "+service.EnvNATSURL+")")
-	rest, err := parse(fs, args)
+	rest, err := cli.Parse(fs, args)
 	if err != nil {
 		return err
 	}
@@ -109,7 +110,7 @@ func List(ctx context.Context, cfg service.NATSConfig, args []string, stdout, st
 		fmt.Fprintf(stderr, "gp2gpctl list: warning: cannot read the record under key %s\n", k)
 	}
 	if *asJSON {
-		return natsconn.WriteJSON(stdout, l)
+		return cli.WriteJSON(stdout, l)
 	}
 	if len(l.Transfers) == 0 {
 		fmt.Fprintln(stderr, "gp2gpctl list: no transfers match")
@@ -122,26 +123,6 @@ func List(ctx context.Context, cfg service.NATSConfig, args []string, stdout, st
 func usage(stderr io.Writer, command, problem string) error {
 	fmt.Fprintf(stderr, "gp2gpctl %s: %s (gp2gpctl help shows the usage)\n", command, problem)
 	return ErrUsage
-}
-
-// parse parses flags that may come before or after the positional
-// arguments, which it returns. A flag error has been printed by fs; it
-// returns ErrUsage for it, or flag.ErrHelp for -h.
-func parse(fs *flag.FlagSet, args []string) ([]string, error) {
-	var positional []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
-			}
-			return nil, ErrUsage
-		}
-		if fs.NArg() == 0 {
-			return positional, nil
-		}
-		positional = append(positional, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
 }
 
 // open connects to NATS and returns a reader of the transfers bucket and
