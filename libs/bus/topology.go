@@ -247,8 +247,13 @@ const (
 	day                = 24 * time.Hour
 	busRetention       = 30 * day  // longer than any GP2GP timeout (8 days)
 	lifecycleRetention = 400 * day // a year of MI plus a month's grace
-	dedupeWindow       = time.Hour
+	dedupeWindow       = DedupeWindow
 )
+
+// DedupeWindow is how long every stream remembers a Nats-Msg-Id: a message
+// published again under the same id within it is acknowledged as a
+// duplicate and not stored.
+const DedupeWindow = time.Hour
 
 var (
 	registrationsStream = StreamSpec{

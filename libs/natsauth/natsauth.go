@@ -200,8 +200,10 @@ func Service(service, group string, ps []bus.Practice) (User, error) {
 		// Every stage sends wire messages (their events) and schedules its
 		// own timers. It publishes the lifecycle events of either side:
 		// at startup each stage publishes what a crashed process left in
-		// any transfer's outbox (transfer.Store.Recover).
+		// any transfer's outbox (transfer.Store.Recover), and looks up an
+		// old outbox event in the stream before publishing it again.
 		pub.add(bus.MessageSubject("*"), bus.TimerSubject(owner, "*", "*"), bus.LifecycleSubject("*", "*"))
+		directGet(&pub, bus.StreamLifecycle)
 	}
 	for _, s := range topo.Streams {
 		streamAdmin(&pub, s.Name)

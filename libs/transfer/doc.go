@@ -20,11 +20,17 @@
 // Every state change is published as a gp2gp.v1.TransferEvent on
 // bus.LifecycleSubject. The change is first written to the record's
 // outbox in the same compare-and-set as the state itself, then published
-// with a deterministic dedupe id, then cleared from the outbox. A crash in
-// between leaves the event in the outbox, where the next update of that
-// record, or Store.Flush at startup, publishes it. Events are therefore
-// published at least once and never lost; consumers key on (side,
-// conversation id, sequence).
+// with a deterministic dedupe id. It stays in the outbox until the
+// record's next write, which first makes sure it is published (again
+// under its dedupe id, or, once the stream may have forgotten the id,
+// looked up in the stream) and then leaves it out; a terminal record's
+// outbox is emptied as soon as its events are published. A crash between
+// the write and the publish therefore leaves the event in the outbox,
+// where the next update of that record, or Store.Flush at startup,
+// publishes it. Events are published at least once and never lost;
+// consumers key on (side, conversation id, sequence). Clearing the outbox
+// with the next write rather than a write of its own saves a key-value
+// write per state change.
 //
 // The state machine, per side:
 //

@@ -7,12 +7,17 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/nhsengland/gp2gp/libs/bus"
+	gp2gpv1 "github.com/nhsengland/gp2gp/proto/gp2gp/v1"
 )
 
 // Store reads and writes transfer records. It is safe for concurrent use,
@@ -27,6 +32,12 @@ type Store struct {
 	observe     func(ctx context.Context, t *Transfer, c Change)
 	// recoverGrace: see WithRecoverGrace.
 	recoverGrace time.Duration
+	// recent remembers the lifecycle events this store published lately,
+	// which settle then need not check.
+	recent *idSet
+
+	mu        sync.Mutex
+	lifecycle jetstream.Stream // looked up when first needed
 }
 
 // Option configures a Store.
@@ -85,7 +96,7 @@ func NewStore(ctx context.Context, b *bus.Bus, opts ...Option) (*Store, error) {
 	if b == nil {
 		return nil, errors.New("transfer: nil bus")
 	}
-	s := &Store{bus: b, now: time.Now, maxAttempts: 50, logger: slog.New(slog.DiscardHandler), recoverGrace: DefaultRecoverGrace}
+	s := &Store{bus: b, now: time.Now, maxAttempts: 50, logger: slog.New(slog.DiscardHandler), recoverGrace: DefaultRecoverGrace, recent: newIDSet(recentEvents)}
 	for _, o := range opts {
 		if err := o(s); err != nil {
 			return nil, err
@@ -202,6 +213,7 @@ func (s *Store) update(ctx context.Context, k string, first *Transfer, fn func(*
 				return nil, err
 			}
 		}
+		pending := t.Outbox
 		seen := len(t.History)
 		if err := fn(t); err != nil {
 			return nil, err
@@ -209,22 +221,33 @@ func (s *Store) update(ctx context.Context, k string, first *Transfer, fn func(*
 		if err := t.validate(k); err != nil {
 			return nil, err
 		}
-		now := s.now().UTC()
-		for i := seen; i < len(t.History); i++ {
-			t.History[i].At = now
-			t.Outbox = append(t.Outbox, t.History[i])
+		if len(t.History) == seen {
+			// No state change: is anything else different?
+			data, err := json.Marshal(t)
+			if err != nil {
+				return nil, fmt.Errorf("transfer: encode %s: %w", k, err)
+			}
+			if bytes.Equal(data, before) {
+				// Nothing changed; still make sure what an earlier,
+				// perhaps interrupted, update left behind is published.
+				if left, _ := s.settle(ctx, k, t, pending); len(left) > 0 {
+					return t, fmt.Errorf("%w: %s: %d change(s)", ErrEventsPending, k, len(left))
+				}
+				return t, nil
+			}
 		}
+		// The earlier write's events leave the outbox with this write, so
+		// they must be published first; any that cannot be stay.
+		now := s.now().UTC()
+		t.Outbox, _ = s.settle(ctx, k, t, pending)
+		fresh := t.History[seen:]
+		for i := range fresh {
+			fresh[i].At = now
+		}
+		t.Outbox = append(t.Outbox, fresh...)
+		t.UpdatedAt = now
 		data, err := json.Marshal(t)
 		if err != nil {
-			return nil, fmt.Errorf("transfer: encode %s: %w", k, err)
-		}
-		if bytes.Equal(data, before) {
-			// Nothing changed; still publish what an earlier, interrupted
-			// update left behind.
-			return s.publishOutbox(ctx, k, t)
-		}
-		t.UpdatedAt = now
-		if data, err = json.Marshal(t); err != nil {
 			return nil, fmt.Errorf("transfer: encode %s: %w", k, err)
 		}
 		rev, err := s.kv.Update(ctx, k, data, t.revision)
@@ -235,7 +258,7 @@ func (s *Store) update(ctx context.Context, k string, first *Transfer, fn func(*
 			return nil, fmt.Errorf("transfer: write %s: %w", k, err)
 		}
 		t.revision, t.raw = rev, data
-		s.observed(ctx, t, t.History[seen:])
+		s.observed(ctx, t, fresh)
 		return s.publishOutbox(ctx, k, t)
 	}
 	return nil, fmt.Errorf("%w: %s after %d attempts", ErrContended, k, s.maxAttempts)
@@ -250,28 +273,142 @@ func (s *Store) observed(ctx context.Context, t *Transfer, changes []Change) {
 	}
 }
 
-// publishOutbox publishes the lifecycle events in t's outbox, then removes
-// them from the stored record.
+// publishOutbox publishes the lifecycle events in t's outbox, just
+// written. They stay in the stored outbox, to leave with the record's next
+// write (which settles them first: see settle), except when t is terminal:
+// then no next write is due, and they are cleared at once, so that Flush
+// has nothing to check for a finished transfer.
 func (s *Store) publishOutbox(ctx context.Context, k string, t *Transfer) (*Transfer, error) {
 	if len(t.Outbox) == 0 {
 		return t, nil
 	}
-	published := make(map[uint64]bool, len(t.Outbox))
 	for _, c := range t.Outbox {
-		_, err := s.bus.PublishProto(ctx, bus.Outgoing{
-			Subject:  bus.LifecycleSubject(string(t.Side), t.ConversationID),
-			DedupeID: "lifecycle." + k + "." + strconv.FormatUint(c.Seq, 10),
-			Headers:  bus.Headers{ConversationID: t.ConversationID},
-		}, Event(t, c))
-		if err != nil {
+		if s.recent.has(eventID(k, c.Seq)) {
+			continue
+		}
+		if _, err := s.publish(ctx, k, t, c); err != nil {
 			return t, fmt.Errorf("%w: %s change %d: %w", ErrEventsPending, k, c.Seq, err)
 		}
-		published[c.Seq] = true
+	}
+	if !t.Terminal() {
+		return t, nil
+	}
+	return s.clearOutbox(ctx, k, t, t.Outbox)
+}
+
+// publish publishes the lifecycle event of change c of t and remembers it
+// as published. It reports whether the stream stored it (false: a
+// duplicate of one published before, within the stream's dedupe window).
+func (s *Store) publish(ctx context.Context, k string, t *Transfer, c Change) (stored bool, err error) {
+	id := eventID(k, c.Seq)
+	ack, err := s.bus.PublishProto(ctx, bus.Outgoing{
+		Subject:  bus.LifecycleSubject(string(t.Side), t.ConversationID),
+		DedupeID: id,
+		Headers:  bus.Headers{ConversationID: t.ConversationID},
+	}, Event(t, c))
+	if err != nil {
+		return false, err
+	}
+	s.recent.add(id)
+	return !ack.Duplicate, nil
+}
+
+// eventID is the dedupe id of the lifecycle event of change seq of the
+// record keyed k.
+func eventID(k string, seq uint64) string {
+	return "lifecycle." + k + "." + strconv.FormatUint(seq, 10)
+}
+
+// settle makes sure the events of pending, changes of t found in its
+// stored outbox, are published, and returns those it could not publish.
+// They were most likely published by the writer that stored them:
+//
+//   - if this store published one, nothing is done;
+//   - a recent one (younger than half the stream's dedupe window) is
+//     published again under its dedupe id, which the stream drops if it
+//     has it;
+//   - an older one, which the stream would no longer recognise, is looked
+//     up: the stream's last event for the transfer's side, if at least as
+//     late, means it was published (events of a record are published in
+//     order, bar racing writers, which are long gone by then).
+//
+// stored counts the events the stream stored now, having lacked them.
+func (s *Store) settle(ctx context.Context, k string, t *Transfer, pending []Change) (left []Change, stored int) {
+	for _, c := range pending {
+		if s.recent.has(eventID(k, c.Seq)) {
+			continue
+		}
+		if s.now().Sub(c.At) >= bus.DedupeWindow/2 {
+			found, err := s.inStream(ctx, t, c)
+			if err != nil {
+				s.logger.WarnContext(ctx, "cannot look up a lifecycle event", "key", k, "change", c.Seq, "error", err)
+				left = append(left, c)
+				continue
+			}
+			if found {
+				s.recent.add(eventID(k, c.Seq))
+				continue
+			}
+		}
+		ok, err := s.publish(ctx, k, t, c)
+		if err != nil {
+			left = append(left, c)
+			continue
+		}
+		if ok {
+			stored++
+		}
+	}
+	return left, stored
+}
+
+// inStream reports whether the lifecycle stream holds the event of change
+// c of t, or a later one of the same side of the transfer.
+func (s *Store) inStream(ctx context.Context, t *Transfer, c Change) (bool, error) {
+	st, err := s.lifecycleStream(ctx)
+	if err != nil {
+		return false, err
+	}
+	msg, err := st.GetLastMsgForSubject(ctx, bus.LifecycleSubject(string(t.Side), t.ConversationID))
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	var ev gp2gpv1.TransferEvent
+	if err := proto.Unmarshal(msg.Data, &ev); err != nil {
+		return false, fmt.Errorf("decode lifecycle event %d: %w", msg.Sequence, err)
+	}
+	return ev.GetSequence() >= c.Seq, nil
+}
+
+// lifecycleStream returns the lifecycle stream, looked up once.
+func (s *Store) lifecycleStream(ctx context.Context) (jetstream.Stream, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lifecycle == nil {
+		st, err := s.bus.JetStream().Stream(ctx, bus.StreamLifecycle)
+		if err != nil {
+			return nil, err
+		}
+		s.lifecycle = st
+	}
+	return s.lifecycle, nil
+}
+
+// clearOutbox removes the changes done from t's stored outbox, retrying
+// on the fresh record if another writer moved it on (its own events are
+// its writer's to publish).
+func (s *Store) clearOutbox(ctx context.Context, k string, t *Transfer, done []Change) (*Transfer, error) {
+	cleared := make(map[uint64]bool, len(done))
+	for _, c := range done {
+		cleared[c.Seq] = true
 	}
 	for range s.maxAttempts {
 		kept := t.Outbox[:0:0]
 		for _, c := range t.Outbox {
-			if !published[c.Seq] {
+			if !cleared[c.Seq] {
 				kept = append(kept, c)
 			}
 		}
@@ -291,8 +428,6 @@ func (s *Store) publishOutbox(ctx context.Context, k string, t *Transfer) (*Tran
 		if !isConflict(err) {
 			return t, fmt.Errorf("%w: clear outbox of %s: %w", ErrEventsPending, k, err)
 		}
-		// Another writer moved the record on; clear our events from the
-		// fresh copy. Its own events are its writer's to publish.
 		fresh, _, rerr := s.read(ctx, k)
 		if rerr != nil {
 			return t, fmt.Errorf("%w: clear outbox of %s: %w", ErrEventsPending, k, rerr)
@@ -302,9 +437,12 @@ func (s *Store) publishOutbox(ctx context.Context, k string, t *Transfer) (*Tran
 	return t, fmt.Errorf("%w: clear outbox of %s: %w", ErrEventsPending, k, ErrContended)
 }
 
-// Flush publishes every lifecycle event left in an outbox by a process
-// that stopped between storing a change and publishing it. Run it at
-// startup; it reads every record, so it costs one read per transfer.
+// Flush publishes every lifecycle event left unpublished in an outbox by
+// a process that stopped between storing a change and publishing it, and
+// empties the outboxes it settled. Run it at startup; it reads every
+// record, so it costs one read per transfer, and a check (see settle) and
+// a write per transfer in flight. It returns how many events the stream
+// lacked and now holds.
 func (s *Store) Flush(ctx context.Context) (published int, err error) {
 	published, _, err = s.flush(ctx, time.Time{})
 	return published, err
@@ -328,20 +466,30 @@ func (s *Store) flush(ctx context.Context, cutoff time.Time) (published, skipped
 			errs = append(errs, err)
 			continue
 		}
-		n := len(t.Outbox)
-		if n == 0 {
+		if len(t.Outbox) == 0 {
 			continue
 		}
 		if !cutoff.IsZero() && !t.Outbox[0].At.Before(cutoff) {
 			skipped++
 			continue
 		}
-		if _, err := s.publishOutbox(ctx, k, t); err != nil {
-			errs = append(errs, err)
-			continue
+		left, stored := s.settle(ctx, k, t, t.Outbox)
+		published += stored
+		if stored > 0 {
+			s.logger.InfoContext(bus.WithConversationID(ctx, t.ConversationID), "published lifecycle events left in outbox", "key", k, "events", stored)
 		}
-		published += n
-		s.logger.InfoContext(bus.WithConversationID(ctx, t.ConversationID), "published lifecycle events left in outbox", "key", k, "events", n)
+		done := make([]Change, 0, len(t.Outbox))
+		for _, c := range t.Outbox {
+			if !slices.ContainsFunc(left, func(l Change) bool { return l.Seq == c.Seq }) {
+				done = append(done, c)
+			}
+		}
+		if _, err := s.clearOutbox(ctx, k, t, done); err != nil {
+			errs = append(errs, err)
+		}
+		if len(left) > 0 {
+			errs = append(errs, fmt.Errorf("%w: %s: %d change(s)", ErrEventsPending, k, len(left)))
+		}
 	}
 	return published, skipped, errors.Join(errs...)
 }
@@ -398,3 +546,39 @@ func (s *Store) Recover(ctx context.Context) error {
 }
 
 func isConflict(err error) bool { return errors.Is(err, jetstream.ErrKeyRevisionMismatch) }
+
+// recentEvents is how many published events a store remembers: well over
+// the changes in flight in one process.
+const recentEvents = 1 << 14
+
+// idSet is a bounded set of strings: it keeps at least the last n added,
+// in two generations of up to n each, the older dropped when the newer
+// fills.
+type idSet struct {
+	mu       sync.Mutex
+	n        int
+	cur, old map[string]struct{}
+}
+
+func newIDSet(n int) *idSet {
+	return &idSet{n: n, cur: make(map[string]struct{}, n)}
+}
+
+func (s *idSet) add(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.cur) >= s.n {
+		s.old, s.cur = s.cur, make(map[string]struct{}, s.n)
+	}
+	s.cur[id] = struct{}{}
+}
+
+func (s *idSet) has(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.cur[id]; ok {
+		return true
+	}
+	_, ok := s.old[id]
+	return ok
+}
