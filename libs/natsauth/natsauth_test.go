@@ -236,6 +236,11 @@ func TestEveryServiceWorksWithinItsPermissions(t *testing.T) {
 		require.NoError(t, err, "%s writes transfer state", svc)
 		_, err = kv.Get(ctx, "requesting."+svc)
 		require.NoError(t, err, "%s reads transfer state", svc)
+		// The transfer store looks up an old outbox event.
+		lc, err := clients[svc].js.Stream(ctx, bus.StreamLifecycle)
+		require.NoError(t, err)
+		_, err = lc.GetLastMsgForSubject(ctx, bus.LifecycleSubject("requesting", conv))
+		require.NoError(t, err, "%s reads the last lifecycle event of a transfer", svc)
 	}
 	for _, svc := range []string{"sender", "receiver"} {
 		for _, p := range []bus.Practice{practiceA, practiceB} {
