@@ -75,6 +75,16 @@ func asmUnreadable(msgID, format string, args ...any) *AssemblyError {
 	return &AssemblyError{Code: hl7.ReasonLargeMessageFailure, MessageID: msgID, Reason: fmt.Sprintf(format, args...)}
 }
 
+// MaxOrphans bounds the parts an assembly keeps before a fragment index
+// claims them (Assembly.Orphans). A sender sends a document's fragments
+// and then its index, so orphans are the fragments of the few documents in
+// flight; a thousand (gigabytes of fragments) is far more than any real
+// sender leaves waiting, and keeps the assembly, which lives in the
+// transfer record, well below the key-value store's value limit. A COPC
+// beyond it is refused with code 30 and stores nothing: a flood of
+// unannounced parts cannot fill the object store or the record.
+const MaxOrphans = 1000
+
 // Assembly is the reassembly state of one large extract (DESIGN.md,
 // "Receiver"): which documents the extract announced, which of their parts
 // have arrived, which are finished. It is a plain JSON value that the
@@ -456,6 +466,9 @@ func (a *Assembly) Receive(ctx context.Context, store Store, m *ebxml.Message) (
 	default:
 		if index {
 			return out, asmUnreadable(id, "fragment index for a document the extract never announced")
+		}
+		if len(n.Orphans) >= MaxOrphans {
+			return out, asmUnreadable(id, "%d parts already wait for a fragment index to claim them; no more are kept", MaxOrphans)
 		}
 		part, err := asmPutPart(ctx, store, n.asmPartObject(id), refs[0].att)
 		if err != nil {

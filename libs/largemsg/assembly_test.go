@@ -1030,3 +1030,30 @@ func ExampleAssembly_Receive() {
 	// index DOC-1 11 true
 	// hello world
 }
+
+// Unannounced parts are kept up to MaxOrphans; the next is refused with
+// code 30 and stores nothing.
+func TestAssemblyBoundsOrphans(t *testing.T) {
+	core := asmCore(t, nil, asmExternal("DOC-F", asmID(110), asmDesc("f.tif")))
+	ctx := context.Background()
+	store := largemsg.NewMemStore()
+	a := asmExpect(t, core)
+	require.NoError(t, a.StoreInline(ctx, store, core))
+	orphan := func(i int) *ebxml.Message {
+		return asmCOPC(t, asmID(100_000+i), []ebxml.Attachment{asmAttachment(asmEMISCID, []byte("stray"), asmDesc("Untitled"))})
+	}
+	for i := range largemsg.MaxOrphans {
+		out := asmReceive(t, a, store, orphan(i))
+		require.Equal(t, largemsg.RoleOrphan, out.Role)
+	}
+	objects := len(store.Names())
+	before := asmJSON(t, a)
+	_, err := a.Receive(ctx, store, orphan(largemsg.MaxOrphans))
+	ae := asmRequireCode(t, err, hl7.ReasonLargeMessageFailure)
+	assert.Contains(t, ae.Reason, "no more are kept")
+	assert.Equal(t, before, asmJSON(t, a), "the refused part changed nothing")
+	assert.Len(t, store.Names(), objects, "and stored nothing")
+	// A part already kept is still recognised as a duplicate.
+	out := asmReceive(t, a, store, orphan(0))
+	assert.True(t, out.Duplicate)
+}
