@@ -15,13 +15,21 @@ import (
 // in memory. The CSV grammar is encoding/csv's (RFC 4180, every row as
 // wide as the header).
 type SpineReader struct {
-	sc  *csvScanner
-	row SpineRow
-	buf []byte // Read's copy of a row's fields
+	sc    *csvScanner
+	row   SpineRow
+	buf   []byte // Read's copy of a row's fields
+	dates spineDateCache
 	// column indexes of the required and optional columns; -1 when an
 	// optional column is absent
 	time, conversation, guid, interaction, sender, recipient, ref, jdi, from, to int
+	// spans are where the row's string fields lie in data, if inPlace.
+	spans   [8]Span
+	inPlace bool
 }
+
+// A Span is where a field of a row lies in the data of
+// NewSpineReaderBytes: data[Start:End].
+type Span struct{ Start, End int }
 
 // SpineRow is one row of a Spine log as ReadRow returns it: the fields of
 // an Event, the strings as byte slices into the reader's buffer that the
@@ -48,6 +56,14 @@ func NewSpineReader(r io.Reader) (*SpineReader, error) {
 func NewSpineReaderBytes(data []byte) (*SpineReader, error) {
 	return newSpineReader(newCSVScannerBytes(data))
 }
+
+// Spans returns where the string fields of the row ReadRow last returned
+// lie in the data of NewSpineReaderBytes, in the order of SpineRow's
+// fields (ConversationID to ToSystem), and false when they do not all lie
+// there (a row with quoted fields, or a reader of an io.Reader). The
+// spans of empty fields are empty, at any offset. The array is the
+// reader's, overwritten by the next call of ReadRow.
+func (r *SpineReader) Spans() (*[8]Span, bool) { return &r.spans, r.inPlace }
 
 // Offset returns where field, a byte slice of a row ReadRow returned,
 // starts in the data of NewSpineReaderBytes, and false when the field is
@@ -107,11 +123,16 @@ func newSpineReader(sc *csvScanner) (*SpineReader, error) {
 // byte slices are valid until the next call; it does not allocate for a
 // well-formed row whose _time and jdiEvent have their common shapes.
 func (r *SpineReader) ReadRow() (*SpineRow, error) {
-	rec, err := r.sc.next()
-	if errors.Is(err, io.EOF) {
-		return nil, io.EOF
+	if r.sc.data != nil {
+		if bounds, ok := r.sc.nextPlain(); ok {
+			return r.plainRow(bounds)
+		}
 	}
+	rec, err := r.sc.next()
 	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, io.EOF
+		}
 		return nil, csvError(err)
 	}
 	get := func(i int) []byte {
@@ -121,7 +142,7 @@ func (r *SpineReader) ReadRow() (*SpineRow, error) {
 		return trimSpace(rec[i])
 	}
 	row := &r.row
-	row.Time, err = parseSpineTimeBytes(get(r.time))
+	row.Time, err = r.parseTime(get(r.time))
 	if err != nil {
 		return nil, &ParseError{Line: r.sc.start, Column: colTime, Err: err}
 	}
@@ -140,7 +161,81 @@ func (r *SpineReader) ReadRow() (*SpineRow, error) {
 	}
 	row.FromSystem = get(r.from)
 	row.ToSystem = get(r.to)
+	r.inPlace = true
+	for i, f := range [...][]byte{row.ConversationID, row.MessageID, row.Interaction, row.Sender,
+		row.Recipient, row.MessageRef, row.FromSystem, row.ToSystem} {
+		off, ok := r.Offset(f)
+		r.spans[i] = Span{off, off + len(f)}
+		r.inPlace = r.inPlace && ok
+	}
 	return row, nil
+}
+
+// plainRow is ReadRow of a record that nextPlain read, whose fields are
+// data[bounds[k]:bounds[k+1]-1]: the same row, found with less ado (the
+// spans first, trimmed in place, then the fields sliced from them).
+func (r *SpineReader) plainRow(bounds []int) (*SpineRow, error) {
+	if err := r.sc.checkCount(len(bounds) - 1); err != nil {
+		return nil, csvError(err)
+	}
+	data := r.sc.data
+	// blank has bit i set for a field i that is absent or all space, which
+	// ReadRow's general path gives as nil (bytes.TrimSpace does).
+	blank := 0
+	span := func(i, bit int) Span {
+		if i < 0 {
+			blank |= bit
+			return Span{}
+		}
+		start, end := bounds[i], bounds[i+1]-1
+		if start < end && (data[start]-'!' >= utf8.RuneSelf-'!' || data[end-1]-'!' >= utf8.RuneSelf-'!') {
+			sp := trimSpan(data, start, end)
+			if sp.Start == sp.End {
+				blank |= bit
+			}
+			return sp
+		}
+		return Span{start, end}
+	}
+	row := &r.row
+	var err error
+	at := span(r.time, 0)
+	if row.Time, err = r.parseTime(data[at.Start:at.End]); err != nil {
+		return nil, &ParseError{Line: r.sc.start, Column: colTime, Err: err}
+	}
+	jdi := span(r.jdi, 0)
+	if row.ErrorCode, row.HasErrorCode, err = parseErrorCodeBytes(data[jdi.Start:jdi.End]); err != nil {
+		return nil, &ParseError{Line: r.sc.start, Column: colJDIEvent, Err: err}
+	}
+	sp := &r.spans
+	sp[0], sp[1], sp[2], sp[3] = span(r.conversation, 1<<0), span(r.guid, 1<<1), span(r.interaction, 1<<2), span(r.sender, 1<<3)
+	sp[4], sp[5], sp[6], sp[7] = span(r.recipient, 1<<4), span(r.ref, 1<<5), span(r.from, 1<<6), span(r.to, 1<<7)
+	if string(data[sp[5].Start:sp[5].End]) == notProvided {
+		sp[5].End = sp[5].Start
+		blank |= 1 << 5
+	}
+	r.inPlace = true
+	fields := [...]*[]byte{&row.ConversationID, &row.MessageID, &row.Interaction, &row.Sender, &row.Recipient,
+		&row.MessageRef, &row.FromSystem, &row.ToSystem}
+	for i, f := range fields {
+		if blank&(1<<i) != 0 {
+			*f = nil
+		} else {
+			*f = data[sp[i].Start:sp[i].End]
+		}
+	}
+	return row, nil
+}
+
+// trimSpan is the span of data[start:end] trimmed as trimSpace trims.
+func trimSpan(data []byte, start, end int) Span {
+	f := data[start:end]
+	t := bytes.TrimSpace(f)
+	if len(t) == 0 {
+		return Span{start, start}
+	}
+	start += cap(f) - cap(t)
+	return Span{start, start + len(t)}
 }
 
 // Read returns the next row as an Event, io.EOF after the last, or a
@@ -183,10 +278,10 @@ func trimSpace(b []byte) []byte {
 	return bytes.TrimSpace(b)
 }
 
-// parseSpineTimeBytes is ParseSpineTime of a byte slice, without
-// allocating for the common shapes.
-func parseSpineTimeBytes(b []byte) (time.Time, error) {
-	if t, ok := parseSpineTimeFast(b); ok {
+// parseTime is ParseSpineTime of a byte slice, without allocating for
+// the common shapes.
+func (r *SpineReader) parseTime(b []byte) (time.Time, error) {
+	if t, ok := r.dates.parse(b); ok {
 		return t, nil
 	}
 	return ParseSpineTime(string(b))
