@@ -182,12 +182,19 @@ const transfersPerChunk = 2048
 func writeTransfersJSON(w io.Writer, ts []Transfer) error {
 	chunks := (len(ts) + transfersPerChunk - 1) / transfersPerChunk
 	workers := min(runtime.GOMAXPROCS(0), 4, chunks)
-	if workers <= 1 {
-		b, err := encodeTransfers(nil, ts, 0)
-		if err == nil {
-			_, err = w.Write(b)
+	if workers <= 1 { // a chunk at a time, in one buffer
+		var b []byte
+		for c := range chunks {
+			part := ts[c*transfersPerChunk : min((c+1)*transfersPerChunk, len(ts))]
+			var err error
+			if b, err = encodeTransfers(b[:0], part, c*transfersPerChunk); err != nil {
+				return err
+			}
+			if _, err := w.Write(b); err != nil {
+				return err
+			}
 		}
-		return err
+		return nil
 	}
 	type encoded struct {
 		b   []byte
