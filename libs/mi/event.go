@@ -28,9 +28,23 @@ const (
 // ("urn:nhs:names:services:gp2gp/RCMR_IN010000UK05") or a bare id into the
 // bare id. Surrounding space is trimmed and letters are upper-cased.
 func ParseInteraction(s string) Interaction {
-	if len(s) == len(urnPrefix)+len(InteractionAck) && s[:len(urnPrefix)] == urnPrefix {
-		switch i := Interaction(s[len(urnPrefix):]); i { // the common, canonical spelling
-		case InteractionEHRRequest, InteractionEHRExtract, InteractionEHRExtractRedacted, InteractionAck, InteractionCOPC:
+	// The common, canonical spelling, a full URN: the last digit of the
+	// five interactions differs, so one comparison tells.
+	if len(s) == len(urnPrefix)+len(InteractionAck) {
+		var i Interaction
+		switch s[len(s)-1] {
+		case '5':
+			i = InteractionEHRRequest
+		case '6':
+			i = InteractionEHRExtract
+		case '7':
+			i = InteractionEHRExtractRedacted
+		case '3':
+			i = InteractionAck
+		case '1':
+			i = InteractionCOPC
+		}
+		if i != "" && s[len(urnPrefix):] == string(i) && s[:len(urnPrefix)] == urnPrefix {
 			return i
 		}
 	}
