@@ -61,14 +61,15 @@ func findDayFiles(dir string, wanted func(day string) bool) (map[string]string, 
 }
 
 // openDayFile opens a day file for reading, decompressing a .gz one. The
-// returned function closes it.
+// returned function closes it. A plain file is returned unbuffered, as an
+// *os.File: its readers read large blocks, or wrap it.
 func openDayFile(path string) (io.Reader, func() error, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, err
 	}
 	if !strings.HasSuffix(path, ".gz") {
-		return bufio.NewReaderSize(f, 256<<10), f.Close, nil
+		return f, f.Close, nil
 	}
 	zr, err := gzip.NewReader(bufio.NewReaderSize(f, 256<<10))
 	if err != nil {

@@ -3,6 +3,7 @@ package mireport
 import (
 	"bytes"
 	"cmp"
+	"encoding/binary"
 	"fmt"
 	"math/bits"
 	"slices"
@@ -37,10 +38,10 @@ type importer struct {
 	// files after them (overflow days) only complete conversations.
 	window int
 
-	ids     map[convKey]convRef // every conversation seen, open or classified
-	longIDs map[string]convRef  // those whose id is too long for a convKey
-	days    []*day              // open conversations by the day index they started on
-	firsts  [][]int64           // first row time of each conversation, by day, kept after classification
+	ids     convTable          // every conversation seen, open or classified
+	longIDs map[string]convRef // those whose id is too long for a convKey
+	days    []*day             // open conversations by the day index they started on
+	firsts  [][]int64          // first row time of each conversation, by day, kept after classification
 	strs    interner
 	// lateRows counts rows left out for being filed after their
 	// conversation was classified.
@@ -129,7 +130,7 @@ func newImporter(cfg importerConfig) *importer {
 	imp := &importer{
 		cutoff:  time.Duration(cfg.cutoffDays) * 24 * time.Hour,
 		window:  cfg.window,
-		ids:     make(map[convKey]convRef),
+		ids:     newConvTable(),
 		longIDs: make(map[string]convRef),
 		days:    make([]*day, cfg.window),
 		firsts:  make([][]int64, cfg.window),
@@ -143,7 +144,7 @@ func newImporter(cfg importerConfig) *importer {
 		cl := &dayClassifier{
 			cutoff: imp.cutoff, from: cfg.start, to: cfg.start.AddDate(0, 0, cfg.window),
 			classifier: mi.NewClassifier(imp.cutoff), lookup: cfg.lookup,
-			practices: make(map[string]*mi.Practice), codes: make(map[int64]*int),
+			longPractices: make(map[string]*mi.Practice), codes: make(map[int64]*int),
 		}
 		imp.workers.Go(func() {
 			for j := range imp.jobs {
@@ -172,10 +173,16 @@ func (imp *importer) close() {
 // addBatch adds the rows of the file of day index dayIndex (0 = the
 // first day of the window).
 func (imp *importer) addBatch(dayIndex int, b *batch) {
-	imp.startDay(dayIndex)
+	imp.startDay(dayIndex, b)
 	overflow := dayIndex >= imp.window
 	for i := range b.rows {
 		imp.add(b, &b.rows[i], dayIndex, overflow)
+	}
+	if dayIndex == 0 {
+		// Size the table of conversations for the window at once, from
+		// its first day, an eighth more: growing it by doubling would
+		// rehash every key and leave twice its memory behind.
+		imp.ids.reserve(len(imp.firsts[0]) * imp.window * 9 / 8)
 	}
 }
 
@@ -183,7 +190,7 @@ func (imp *importer) addBatch(dayIndex int, b *batch) {
 // returned, records it.
 func (imp *importer) lookup(id []byte) (ref convRef, known bool, k convKey, short bool) {
 	if k, short = keyOf(id); short {
-		ref, known = imp.ids[k]
+		ref, known = imp.ids.get(k)
 	} else {
 		ref, known = imp.longIDs[string(id)]
 	}
@@ -192,7 +199,7 @@ func (imp *importer) lookup(id []byte) (ref convRef, known bool, k convKey, shor
 
 func (imp *importer) remember(id []byte, k convKey, short bool, ref convRef) {
 	if short {
-		imp.ids[k] = ref
+		imp.ids.put(k, ref)
 	} else {
 		imp.longIDs[string(id)] = ref
 	}
@@ -249,10 +256,12 @@ func (imp *importer) add(b *batch, e *parsedRow, dayIndex int, overflow bool) {
 	d.rows = append(d.rows, r)
 }
 
-// startDay makes the arenas of a window day before its file is read:
-// those of a classified day if one is spare, else as large as the
-// previous day's, which saves growing them by copying.
-func (imp *importer) startDay(dayIndex int) {
+// startDay makes the arenas of a window day before its file, b, is
+// read: those of a classified day if one is spare, else a quarter larger
+// than the previous day's, or for the first day than what b would put
+// in them if all its rows started conversations. This saves growing them
+// by copying, which would touch fresh memory twice over.
+func (imp *importer) startDay(dayIndex int, b *batch) {
 	if dayIndex >= imp.window || imp.days[dayIndex] != nil {
 		return
 	}
@@ -262,11 +271,20 @@ func (imp *importer) startDay(dayIndex int) {
 		d.convs, d.rows, d.text = d.convs[:0], d.rows[:0], d.text[:0]
 	default:
 		d = &day{}
+		convs, rows, text := 0, len(b.rows), 0
 		if prev := imp.days[max(dayIndex-1, 0)]; prev != nil {
-			d.convs = make([]convMeta, 0, len(prev.convs)+len(prev.convs)/4)
-			d.rows = make([]row, 0, len(prev.rows)+len(prev.rows)/4)
-			d.text = make([]byte, 0, len(prev.text)+len(prev.text)/4)
+			convs, rows, text = len(prev.convs), len(prev.rows), len(prev.text)
+		} else {
+			for i := range b.rows {
+				r := &b.rows[i]
+				for _, f := range [...]int{fConversation, fMessageID, fRef} {
+					text += int(r.spans[f].end - r.spans[f].start)
+				}
+			}
 		}
+		d.convs = make([]convMeta, 0, convs+convs/4)
+		d.rows = make([]row, 0, rows+rows/4)
+		d.text = make([]byte, 0, text+text/4)
 	}
 	imp.firsts[dayIndex] = make([]int64, 0, cap(d.convs))
 	imp.days[dayIndex] = d
@@ -376,15 +394,22 @@ type dayClassifier struct {
 	cutoff     time.Duration
 	classifier *mi.Classifier
 	// from and to bound the request times kept: [from, to).
-	from, to  time.Time
-	lookup    mi.PracticeLookup
-	practices map[string]*mi.Practice // by ASID, in month; nil: unknown ASID
-	month     mi.Month
-	events    []mi.Event // reused for one conversation
-	order     []uint32   // reused for one day
-	ids       [][]byte   // reused: the distinct message ids of one conversation
-	tokens    []string   // "0", "1", …: stand-ins for message ids
-	codes     map[int64]*int
+	from, to time.Time
+	lookup   mi.PracticeLookup
+	// The practices of ASIDs in month: found[i] for the ASID whose
+	// shortKey practices maps to i, or in longPractices; nil for an
+	// unknown ASID.
+	practices     shortTable
+	found         []*mi.Practice
+	longPractices map[string]*mi.Practice
+	month         mi.Month
+	idBuf         []byte     // reused: the conversation ids of one day
+	events        []mi.Event // reused for one conversation
+	order         []uint32   // reused for one day
+	ids           [][]byte   // reused: the distinct message ids of one conversation
+	idHashes      []uint64   // reused: idHash of each of ids
+	tokens        []string   // "#0", "#1", …: stand-ins for message ids
+	codes         map[int64]*int
 }
 
 // classifyDay classifies the conversations that started on a day, in the
@@ -424,6 +449,20 @@ func (cl *dayClassifier) classifyDay(j dayJob) []mi.Transfer {
 		ma, mb := d.convs[a.conv], d.convs[b.conv]
 		return bytes.Compare(d.text[ma.idStart:ma.idEnd], d.text[mb.idStart:mb.idEnd])
 	})
+	// The conversation ids, as one string: a quarter of a million small
+	// strings cost more to allocate than to copy.
+	n := 0
+	for _, c := range d.convs {
+		n += int(c.idEnd - c.idStart)
+	}
+	idBuf := slices.Grow(cl.idBuf[:0], n)
+	for _, cf := range convs {
+		meta := d.convs[cf.conv]
+		idBuf = append(idBuf, d.text[meta.idStart:meta.idEnd]...)
+	}
+	cl.idBuf = idBuf
+	ids := string(idBuf)
+
 	transfers := j.out
 	if transfers == nil {
 		transfers = make([]mi.Transfer, 0, len(convs))
@@ -431,8 +470,9 @@ func (cl *dayClassifier) classifyDay(j dayJob) []mi.Transfer {
 	for _, cf := range convs {
 		c := cf.conv
 		meta := d.convs[c]
-		id := string(d.text[meta.idStart:meta.idEnd])
-		cl.ids = cl.ids[:0]
+		id := ids[:meta.idEnd-meta.idStart]
+		ids = ids[len(id):]
+		cl.ids, cl.idHashes = cl.ids[:0], cl.idHashes[:0]
 		evs := cl.events[:0]
 		for _, i := range cl.order[starts[c]:starts[c+1]] {
 			r := &d.rows[i]
@@ -468,14 +508,23 @@ func (cl *dayClassifier) classifyDay(j dayJob) []mi.Transfer {
 // classified: the same token for the same bytes, "" for none. Classify
 // only compares ids, and a transfer keeps none of them, so the strings
 // need not be the ids themselves; they cost no allocation.
+//
+// The ids seen are searched by a hash of each first, as comparing ids
+// byte by byte, a dozen times per row, cost more than all else here.
 func (cl *dayClassifier) token(b []byte) string {
 	if len(b) == 0 {
 		return ""
 	}
-	i := slices.IndexFunc(cl.ids, func(id []byte) bool { return bytes.Equal(id, b) })
-	if i < 0 {
-		i = len(cl.ids)
+	h := idHash(b)
+	i := 0
+	for ; i < len(cl.idHashes); i++ {
+		if cl.idHashes[i] == h && bytes.Equal(cl.ids[i], b) {
+			break
+		}
+	}
+	if i == len(cl.ids) {
 		cl.ids = append(cl.ids, b)
+		cl.idHashes = append(cl.idHashes, h)
 	}
 	for len(cl.tokens) <= i {
 		cl.tokens = append(cl.tokens, "#"+strconv.Itoa(len(cl.tokens)))
@@ -483,19 +532,48 @@ func (cl *dayClassifier) token(b []byte) string {
 	return cl.tokens[i]
 }
 
+// idHash is a quick hash of a message id for token: its length and its
+// first and last eight bytes (fewer if it is shorter), which for UUIDs
+// are random digits. Equal ids have equal hashes.
+func idHash(b []byte) uint64 {
+	if len(b) < 8 {
+		var w [8]byte
+		copy(w[:], b)
+		return binary.LittleEndian.Uint64(w[:]) ^ uint64(len(b))<<59
+	}
+	return binary.LittleEndian.Uint64(b) ^ bits.RotateLeft64(binary.LittleEndian.Uint64(b[len(b)-8:]), 29) ^ uint64(len(b))
+}
+
 // practice attributes an ASID as mi.Attribute does (§1.6), the transfers
 // of a practice in a month sharing one *mi.Practice.
+//
+// The cache is found by the ASID's bytes packed into a shortKey, as the
+// interner finds ASIDs (hashing the string for a map took longer than
+// the rest of attributing), or through a map for longer ASIDs.
 func (cl *dayClassifier) practice(asid string, m mi.Month) *mi.Practice {
 	if m != cl.month { // the cache is of one month: nearly always the day's
-		clear(cl.practices)
+		cl.practices = shortTable{}
+		cl.found = cl.found[:0]
+		clear(cl.longPractices)
 		cl.month = m
 	}
-	p, ok := cl.practices[asid]
-	if !ok {
-		if found, known := cl.lookup(asid, m); known {
-			p = &found
+	key, short := packShort(asid)
+	if short {
+		if i, ok := cl.practices.get(key); ok {
+			return cl.found[i]
 		}
-		cl.practices[asid] = p
+	} else if p, ok := cl.longPractices[asid]; ok {
+		return p
+	}
+	var p *mi.Practice
+	if found, known := cl.lookup(asid, m); known {
+		p = &found
+	}
+	if short {
+		cl.practices.put(key, uint32(len(cl.found)))
+		cl.found = append(cl.found, p)
+	} else {
+		cl.longPractices[asid] = p
 	}
 	return p
 }
@@ -527,7 +605,7 @@ func (imp *importer) lateRowsWarning() string {
 type interner struct {
 	strs         []string
 	index        map[string]uint32
-	asids        numTable
+	asids        shortTable
 	interactions []fewValue
 	systems      []fewValue
 }
@@ -593,79 +671,22 @@ type fewValue struct {
 	request bool // the value is the EHR request interaction
 }
 
-// asid interns an ASID: a number of up to 15 digits as a number (with
-// its length, so that leading zeros count), anything else as a string.
+// asid interns an ASID, or any value of up to 15 bytes, through a table
+// keyed by its bytes packed into two words (the length in the last byte),
+// several times quicker than a map for the one or two lookups per row;
+// longer values go through the map.
 func (in *interner) asid(b []byte) uint32 {
-	if len(b) == 0 || len(b) > 15 {
+	if len(b) == 0 {
+		return 0 // ""
+	}
+	key, short := packShort(b)
+	if !short {
 		return in.any(b)
 	}
-	var n uint64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return in.any(b)
-		}
-		n = n*10 + uint64(c-'0')
-	}
-	key := n<<4 | uint64(len(b))
 	if i, ok := in.asids.get(key); ok {
 		return i
 	}
 	i := in.any(b)
 	in.asids.put(key, i)
 	return i
-}
-
-// numTable maps non-zero numbers to indexes: an open-addressing hash
-// table, several times faster than a map for the one lookup per ASID.
-type numTable struct {
-	keys  []uint64 // 0: empty
-	vals  []uint32
-	n     int
-	shift uint
-}
-
-func (t *numTable) slot(key uint64) int {
-	return int((key * 0x9e3779b97f4a7c15) >> t.shift)
-}
-
-func (t *numTable) get(key uint64) (uint32, bool) {
-	if t.n == 0 {
-		return 0, false
-	}
-	mask := len(t.keys) - 1
-	for i := t.slot(key); ; i = (i + 1) & mask {
-		switch t.keys[i] {
-		case key:
-			return t.vals[i], true
-		case 0:
-			return 0, false
-		}
-	}
-}
-
-func (t *numTable) put(key uint64, val uint32) {
-	if 2*(t.n+1) > len(t.keys) {
-		t.grow()
-	}
-	mask := len(t.keys) - 1
-	i := t.slot(key)
-	for t.keys[i] != 0 && t.keys[i] != key {
-		i = (i + 1) & mask
-	}
-	if t.keys[i] == 0 {
-		t.n++
-	}
-	t.keys[i], t.vals[i] = key, val
-}
-
-func (t *numTable) grow() {
-	keys, vals := t.keys, t.vals
-	size := max(2*len(keys), 1024)
-	t.keys, t.vals, t.n = make([]uint64, size), make([]uint32, size), 0
-	t.shift = uint(64 - bits.TrailingZeros(uint(size)))
-	for i, k := range keys {
-		if k != 0 {
-			t.put(k, vals[i])
-		}
-	}
 }

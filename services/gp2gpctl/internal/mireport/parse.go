@@ -1,11 +1,13 @@
 package mireport
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"slices"
 	"sync"
 
@@ -19,6 +21,9 @@ type batch struct {
 	data  []byte
 	extra []byte
 	rows  []parsedRow
+	// rowBytes is the bytes per row of the last file parsed, 0 before
+	// the first.
+	rowBytes int
 }
 
 // The fields of a parsedRow.
@@ -68,13 +73,26 @@ func parseDayFile(ctx context.Context, path string, b *batch) error {
 	return nil
 }
 
-// readDayFile reads the whole day file into b.data.
+// readDayFile reads the whole day file into b.data. A plain file's
+// buffer is sized from its length up front: growing it by doubling would
+// copy it several times and touch half as much memory again, and fresh
+// memory is costly (each page is faulted in by the kernel).
 func readDayFile(path string, b *batch) error {
 	r, closeFile, err := openDayFile(path)
 	if err != nil {
 		return err
 	}
 	b.data = b.data[:0]
+	if f, ok := r.(sizer); ok {
+		if info, err := f.Stat(); err == nil && info.Size() < maxDayFile {
+			// One byte more than the file, so that the read that fills
+			// it is followed by one that reports io.EOF, and room for
+			// a somewhat larger file to come: the buffer is reused.
+			if size := int(info.Size()) + 1; size > cap(b.data) {
+				b.data = slices.Grow(b.data, size+size/8)
+			}
+		}
+	}
 	for {
 		if len(b.data) == cap(b.data) {
 			b.data = slices.Grow(b.data, max(cap(b.data), 1<<20))
@@ -99,8 +117,27 @@ func readDayFile(path string, b *batch) error {
 	return err
 }
 
+// sizer is a day file that knows its size: a plain file.
+type sizer interface {
+	Stat() (os.FileInfo, error)
+}
+
 func parseDay(ctx context.Context, b *batch) error {
 	b.rows, b.extra = b.rows[:0], b.extra[:0]
+	// Make room for the rows up front, rather than growing the slice by
+	// copying: as many as the file's lines (counted in the first file,
+	// estimated from its bytes per row after), with an eighth more for
+	// the files to come, which reuse the slice.
+	rows := 0
+	if b.rowBytes > 0 {
+		rows = len(b.data) / b.rowBytes
+	} else {
+		rows = bytes.Count(b.data, []byte{'\n'}) + 1
+	}
+	if rows > cap(b.rows) {
+		b.rows = make([]parsedRow, 0, rows+rows/8)
+	}
+	defer func() { b.rowBytes = len(b.data) / max(len(b.rows), 1) }()
 	sr, err := mi.NewSpineReaderBytes(b.data)
 	if err != nil {
 		return err
@@ -119,18 +156,14 @@ func parseDay(ctx context.Context, b *batch) error {
 			return err
 		}
 		pr := parsedRow{at: row.Time.UnixNano(), code: int64(row.ErrorCode), hasCode: row.HasErrorCode}
-		fields := [fieldCount][]byte{row.ConversationID, row.MessageID, row.Interaction, row.Sender,
-			row.Recipient, row.MessageRef, row.FromSystem, row.ToSystem}
-		for i, f := range fields {
-			off, ok := sr.Offset(f)
-			if !ok {
-				pr.copied = true
-				break
+		if spans, inPlace := sr.Spans(); inPlace {
+			for i, sp := range spans {
+				pr.spans[i] = span{uint32(sp.Start), uint32(sp.End)}
 			}
-			pr.spans[i] = span{uint32(off), uint32(off + len(f))}
-		}
-		if pr.copied { // quoted: keep a copy of the fields
-			for i, f := range fields {
+		} else { // quoted: keep a copy of the fields
+			pr.copied = true
+			for i, f := range [fieldCount][]byte{row.ConversationID, row.MessageID, row.Interaction, row.Sender,
+				row.Recipient, row.MessageRef, row.FromSystem, row.ToSystem} {
 				start := len(b.extra)
 				b.extra = append(b.extra, f...)
 				pr.spans[i] = span{uint32(start), uint32(len(b.extra))}
