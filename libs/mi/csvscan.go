@@ -76,6 +76,9 @@ func (s *csvScanner) readLine() ([]byte, error) {
 			line = line[:len(line)-1]
 		}
 	}
+	if len(line) == 0 && err != nil {
+		return line, err // no line: none counted, so that Continue counts on
+	}
 	s.line++
 	if n := len(line); n >= 2 && line[n-2] == '\r' && line[n-1] == '\n' {
 		line[n-2] = '\n'

@@ -57,6 +57,19 @@ func NewSpineReaderBytes(data []byte) (*SpineReader, error) {
 	return newSpineReader(newCSVScannerBytes(data))
 }
 
+// Continue makes a reader of NewSpineReaderBytes read data next, as if it
+// followed the data read so far: more rows of the same log, without a
+// header, their line numbers counting on. data must start where a line
+// starts, and the data before must have been read to its end (ReadRow
+// returned io.EOF); it may be rewritten as NewSpineReaderBytes's is. A
+// long log can so be read a part at a time, each part its lines whole.
+func (r *SpineReader) Continue(data []byte) {
+	if data == nil {
+		data = []byte{}
+	}
+	r.sc.data, r.sc.pos, r.sc.quoteAt, r.sc.crAt = data, 0, -1, -1
+}
+
 // Spans returns where the string fields of the row ReadRow last returned
 // lie in the data of NewSpineReaderBytes, in the order of SpineRow's
 // fields (ConversationID to ToSystem), and false when they do not all lie

@@ -54,6 +54,58 @@ func checkBytesLikeReader(t *testing.T, in string) {
 	}
 }
 
+// checkPartsLikeReader reads in in two parts, through Continue, cut after
+// a line end that has no quote before it (so that it ends a record), and
+// requires the rows and errors of reading it whole through an io.Reader.
+func checkPartsLikeReader(t *testing.T, in string) {
+	t.Helper()
+	plain := in
+	if q := strings.IndexByte(in, '"'); q >= 0 {
+		plain = in[:q]
+	}
+	first := 0 // after the header, the first line with more than a line end
+	for first < len(plain) {
+		nl := strings.IndexByte(plain[first:], '\n')
+		if nl < 0 {
+			return
+		}
+		line := plain[first : first+nl]
+		first += nl + 1
+		if line != "" && line != "\r" {
+			break
+		}
+	}
+	last := strings.LastIndexByte(plain, '\n') + 1
+	if last <= first {
+		return
+	}
+	cut := first + (last-first)/2
+	cut += strings.IndexByte(in[cut:], '\n') + 1
+	slow, err := mi.NewSpineReader(strings.NewReader(in))
+	if err != nil {
+		return // a bad header: checkBytesLikeReader's
+	}
+	fast, err := mi.NewSpineReaderBytes([]byte(in[:cut]))
+	require.NoError(t, err)
+	rest := []byte(in[cut:])
+	for n := 0; ; n++ {
+		want, werr := slow.ReadRow()
+		got, gerr := fast.ReadRow()
+		if errors.Is(gerr, io.EOF) && rest != nil {
+			fast.Continue(rest)
+			rest = nil
+			got, gerr = fast.ReadRow()
+		}
+		if werr != nil {
+			require.Error(t, gerr, "row %d of %q cut at %d", n, in, cut)
+			require.Equal(t, werr.Error(), gerr.Error(), "row %d of %q cut at %d", n, in, cut)
+			return
+		}
+		require.NoError(t, gerr, "row %d of %q cut at %d", n, in, cut)
+		require.Equal(t, *want, *got, "row %d of %q cut at %d", n, in, cut)
+	}
+}
+
 func TestSpineReaderBytesLikeReader(t *testing.T) {
 	row := "2026-06-01 10:00:00.123 BST,c1,g1,urn:nhs:names:services:gp2gp/RCMR_IN010000UK05,111,222,NotProvided,NONE,EMIS Web,SystmOne\n"
 	for _, in := range []string{
@@ -75,15 +127,17 @@ func TestSpineReaderBytesLikeReader(t *testing.T) {
 		csvHeader,
 	} {
 		checkBytesLikeReader(t, in)
+		checkPartsLikeReader(t, in)
 	}
 }
 
-// FuzzSpineReaderBytes compares reading in place with reading through an
-// io.Reader; testdata/fuzz/FuzzSpineReaderBytes keeps inputs of every
+// FuzzSpineReaderBytes compares reading in place, whole and in two parts,
+// with reading through an io.Reader; testdata/fuzz/FuzzSpineReaderBytes keeps inputs of every
 // path (plain, CRLF, quoted, bare CR, bad rows).
 func FuzzSpineReaderBytes(f *testing.F) {
 	f.Add(csvHeader + "2026-06-01 10:00:00.123 BST,c1,g1,RCMR_IN010000UK05,111,222,NotProvided,NONE,EMIS Web,SystmOne\n")
 	f.Fuzz(func(t *testing.T, in string) {
 		checkBytesLikeReader(t, in)
+		checkPartsLikeReader(t, in)
 	})
 }
