@@ -178,6 +178,11 @@ func (r *Report) WriteJSON(w io.Writer) error {
 // writeTransfersJSON encodes at a time.
 const transfersPerChunk = 2048
 
+// chunkBytesPerTransfer is the room a buffer of writeTransfersJSON is
+// made with per transfer: a transfer's JSON is about 900 bytes, so that
+// buffers need not grow (by copying, into fresh memory) as they fill.
+const chunkBytesPerTransfer = 1024
+
 // writeTransfersJSON writes the JSON of ts separated by commas.
 func writeTransfersJSON(w io.Writer, ts []Transfer) error {
 	chunks := (len(ts) + transfersPerChunk - 1) / transfersPerChunk
@@ -202,9 +207,11 @@ func writeTransfersJSON(w io.Writer, ts []Transfer) error {
 	}
 	// Each chunk is encoded by its own goroutine into the channel made
 	// for it; order holds the channels in chunk order, at most workers
-	// of them at a time. free recycles the buffers.
+	// of them at a time. free recycles the buffers, of which there are
+	// at most workers+2 (those in order, the one being written and the
+	// one of the chunk being started).
 	order := make(chan chan encoded, workers)
-	free := make(chan []byte, workers+1)
+	free := make(chan []byte, workers+2)
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -219,7 +226,8 @@ func writeTransfersJSON(w io.Writer, ts []Transfer) error {
 			var buf []byte
 			select {
 			case buf = <-free:
-			default:
+			default: // room for a chunk of transfers of a usual size
+				buf = make([]byte, 0, transfersPerChunk*chunkBytesPerTransfer)
 			}
 			part := ts[c*transfersPerChunk : min((c+1)*transfersPerChunk, len(ts))]
 			wg.Go(func() {
