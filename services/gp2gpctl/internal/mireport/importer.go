@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"math/bits"
 	"slices"
 	"strconv"
@@ -92,9 +93,11 @@ type convRef struct{ day, index uint32 }
 // day holds the conversations that started on one day until they are
 // classified: their rows in arrival order and the text of their ids.
 type day struct {
-	convs []convMeta
-	rows  []row
-	text  []byte
+	convs    []convMeta
+	rows     []row
+	text     []byte
+	reqs     []request
+	bigCodes map[int]int64 // by row index: codes outside int32, rare
 }
 
 type convMeta struct {
@@ -102,17 +105,31 @@ type convMeta struct {
 	rows           uint32
 }
 
-// row is one Event without its conversation id: message id and ref are
-// text[idStart:idEnd] and text[idEnd:refEnd] of its day; interaction,
-// ASIDs and systems are interned.
+// row is one Event without its conversation id, in 40 bytes: a day
+// holds tens of thousands of them for the cutoff's two weeks. Message id
+// and ref are text[idStart:idEnd] and text[idEnd:refEnd] of its day, as
+// appendID encodes them; interaction and sender are interned; the
+// recipient and systems, which Classify reads of the EHR request only,
+// are the day's reqs[req-1] for such a row (req is 0 for the others).
 type row struct {
-	at                                       int64 // Unix ns
-	code                                     int64
-	conv                                     uint32
-	idStart, idEnd, refEnd                   uint32
-	hasCode                                  bool
-	interaction, sender, recipient, from, to uint32
+	at                     int64 // Unix ns
+	conv                   uint32
+	idStart, idEnd, refEnd uint32
+	code                   int32 // the jdiEvent code, or noCode, or bigCode
+	interaction, sender    uint32
+	req                    uint32
 }
+
+// Codes of a row that are not its own: it has none, or one outside int32,
+// in its day's bigCodes. Either value as a code goes to bigCodes too.
+const (
+	noCode  = math.MinInt32
+	bigCode = math.MinInt32 + 1
+)
+
+// request is what a row of an EHR request has more than other rows:
+// its recipient and supplier systems, interned.
+type request struct{ recipient, from, to uint32 }
 
 // importerConfig says what an importer imports.
 type importerConfig struct {
@@ -170,19 +187,12 @@ func (imp *importer) close() {
 	}
 }
 
-// addBatch adds the rows of the file of day index dayIndex (0 = the
-// first day of the window).
+// addBatch adds the rows of a part of the file of day index dayIndex
+// (0 = the first day of the window), after startDay.
 func (imp *importer) addBatch(dayIndex int, b *batch) {
-	imp.startDay(dayIndex, b)
 	overflow := dayIndex >= imp.window
 	for i := range b.rows {
 		imp.add(b, &b.rows[i], dayIndex, overflow)
-	}
-	if dayIndex == 0 {
-		// Size the table of conversations for the window at once, from
-		// its first day, an eighth more: growing it by doubling would
-		// rehash every key and leave twice its memory behind.
-		imp.ids.reserve(len(imp.firsts[0]) * imp.window * 9 / 8)
 	}
 }
 
@@ -239,36 +249,117 @@ func (imp *importer) add(b *batch, e *parsedRow, dayIndex int, overflow bool) {
 		idStart:     uint32(len(d.text)),
 		interaction: imp.strs.few(&imp.strs.interactions, b.field(e, fInteraction)),
 		sender:      imp.strs.asid(b.field(e, fSender)),
-		code:        e.code,
-		hasCode:     e.hasCode,
+		code:        noCode,
+	}
+	if e.hasCode {
+		if e.code > bigCode && e.code <= math.MaxInt32 {
+			r.code = int32(e.code)
+		} else {
+			r.code = bigCode
+			if d.bigCodes == nil {
+				d.bigCodes = make(map[int]int64)
+			}
+			d.bigCodes[len(d.rows)] = e.code
+		}
 	}
 	// Classify reads the recipient and the systems of the EHR request only
 	// (the sending practice, the suppliers): the other rows go without.
 	if imp.strs.isRequest(r.interaction) {
-		r.recipient = imp.strs.asid(b.field(e, fRecipient))
-		r.from = imp.strs.few(&imp.strs.systems, b.field(e, fFrom))
-		r.to = imp.strs.few(&imp.strs.systems, b.field(e, fTo))
+		d.reqs = append(d.reqs, request{
+			recipient: imp.strs.asid(b.field(e, fRecipient)),
+			from:      imp.strs.few(&imp.strs.systems, b.field(e, fFrom)),
+			to:        imp.strs.few(&imp.strs.systems, b.field(e, fTo)),
+		})
+		r.req = uint32(len(d.reqs))
 	}
-	d.text = append(d.text, b.field(e, fMessageID)...)
+	d.text = appendID(d.text, b.field(e, fMessageID))
 	r.idEnd = uint32(len(d.text))
-	d.text = append(d.text, b.field(e, fRef)...)
+	d.text = appendID(d.text, b.field(e, fRef))
 	r.refEnd = uint32(len(d.text))
 	d.rows = append(d.rows, r)
 }
 
-// startDay makes the arenas of a window day before its file, b, is
-// read: those of a classified day if one is spare, else a quarter larger
-// than the previous day's, or for the first day than what b would put
-// in them if all its rows started conversations. This saves growing them
-// by copying, which would touch fresh memory twice over.
-func (imp *importer) startDay(dayIndex int, b *batch) {
+// appendID appends a message id or ref to text, encoded so that two ids
+// are equal exactly when their encodings are, which is all Classify asks
+// of them: a UUID in its canonical form (8-4-4-4-12 hex digits, letters
+// of one case) as a byte telling the case and its 16 bytes, anything else
+// as rawID and its bytes, the empty id as nothing. UUIDs, as Spine's ids
+// are, so take 17 bytes rather than 36.
+func appendID(text, id []byte) []byte {
+	if len(id) == 0 {
+		return text
+	}
+	if len(id) == 36 && id[8] == '-' && id[13] == '-' && id[18] == '-' && id[23] == '-' {
+		var k [17]byte
+		var flags byte
+		for i, p := range uuidPairs {
+			hi, lo := hexDigit[id[p]], hexDigit[id[p+1]]
+			flags |= hi | lo
+			k[1+i] = hi<<4 | lo&0x0f
+		}
+		switch flags & (hexBad | hexUpper | hexLower) {
+		case 0, hexLower:
+			k[0] = lowerID
+			return append(text, k[:]...)
+		case hexUpper:
+			k[0] = upperID
+			return append(text, k[:]...)
+		}
+	}
+	text = append(text, rawID)
+	return append(text, id...)
+}
+
+// The first byte of an id as appendID encodes it.
+const (
+	rawID   = iota // the id's bytes follow
+	lowerID        // a UUID without upper-case letters: its 16 bytes follow
+	upperID        // a UUID with upper-case letters only
+)
+
+// uuidPairs are the offsets of the 16 hex pairs of a UUID's text.
+var uuidPairs = [16]int{0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34}
+
+// hexDigit maps a byte to its value as a hex digit in the low four bits,
+// with flags above: a letter's case, or not a hex digit at all.
+var hexDigit = func() (t [256]byte) {
+	for c := range t {
+		switch {
+		case '0' <= c && c <= '9':
+			t[c] = byte(c - '0')
+		case 'a' <= c && c <= 'f':
+			t[c] = byte(c-'a'+10) | hexLower
+		case 'A' <= c && c <= 'F':
+			t[c] = byte(c-'A'+10) | hexUpper
+		default:
+			t[c] = hexBad
+		}
+	}
+	return t
+}()
+
+// Flags of hexDigit.
+const (
+	hexUpper = 1 << 4
+	hexLower = 1 << 5
+	hexBad   = 1 << 6
+)
+
+// startDay makes the arenas of a window day before its file is read, b
+// being its first part and size its size (0 if not known): those of a
+// classified day if one is spare, else a quarter larger than the
+// previous day's, or for the first day than what the file would put in
+// them if all its rows started conversations, reckoned from b. This
+// saves growing them by copying, which would touch fresh memory twice
+// over.
+func (imp *importer) startDay(dayIndex int, b *batch, size int64) {
 	if dayIndex >= imp.window || imp.days[dayIndex] != nil {
 		return
 	}
 	var d *day
 	select {
 	case d = <-imp.spare:
-		d.convs, d.rows, d.text = d.convs[:0], d.rows[:0], d.text[:0]
+		d.convs, d.rows, d.text, d.reqs, d.bigCodes = d.convs[:0], d.rows[:0], d.text[:0], d.reqs[:0], nil
 	default:
 		d = &day{}
 		convs, rows, text := 0, len(b.rows), 0
@@ -281,10 +372,15 @@ func (imp *importer) startDay(dayIndex int, b *batch) {
 					text += int(r.spans[f].end - r.spans[f].start)
 				}
 			}
+			if len(b.data) > 0 && size > int64(len(b.data)) {
+				scale := float64(size) / float64(len(b.data))
+				rows, text = int(float64(rows)*scale), int(float64(text)*scale)
+			}
 		}
 		d.convs = make([]convMeta, 0, convs+convs/4)
 		d.rows = make([]row, 0, rows+rows/4)
 		d.text = make([]byte, 0, text+text/4)
+		d.reqs = make([]request, 0, convs+convs/4)
 	}
 	imp.firsts[dayIndex] = make([]int64, 0, cap(d.convs))
 	imp.days[dayIndex] = d
@@ -294,6 +390,12 @@ func (imp *importer) startDay(dayIndex int, b *batch) {
 // index dayIndex has completed: those started cutoff days before it.
 // With no cutoff nothing is complete before the last file.
 func (imp *importer) endOfDay(dayIndex int) {
+	if dayIndex == 0 && imp.window > 0 && imp.firsts[0] != nil {
+		// Size the table of conversations for the window at once, from
+		// its first day, an eighth more: growing it by doubling would
+		// rehash every key and leave twice its memory behind.
+		imp.ids.reserve(len(imp.firsts[0]) * imp.window * 9 / 8)
+	}
 	if imp.cutoff <= 0 {
 		return
 	}
@@ -311,6 +413,16 @@ func (imp *importer) handOver(dayIndex int) {
 		n := len(d.convs)
 		if imp.out == nil {
 			imp.out = make([]mi.Transfer, imp.estimate())
+			// Touch every page of the slice now, with stores that need no
+			// write barrier. Allocating tens of megabytes starts a
+			// collection, which scans the slice: it would read each page
+			// in (the kernel mapping its zero page) and the classifiers'
+			// writes would then fault each one in again. (clear would
+			// not do: while the collector marks, it reads before it
+			// writes.)
+			for i := range imp.out {
+				imp.out[i].InProgress = false
+			}
 		}
 		imp.regions[dayIndex] = -1
 		if imp.outStart+n <= len(imp.out) {
@@ -324,8 +436,8 @@ func (imp *importer) handOver(dayIndex int) {
 
 // estimate is how many transfers there may be: the conversations of the
 // window days started so far, and as many again a day as on average for
-// the days to come, plus a quarter. Room beyond what is used is never
-// touched, so costs next to nothing.
+// the days to come, plus an eighth. A day that finds no room left keeps
+// its transfers apart, and finish then copies them all into one slice.
 func (imp *importer) estimate() int {
 	known, days := 0, 0
 	for i, f := range imp.firsts {
@@ -337,7 +449,7 @@ func (imp *importer) estimate() int {
 	if days == 0 {
 		return 0
 	}
-	return (known + known/days*(imp.window-days)) * 5 / 4
+	return (known + known/days*(imp.window-days)) * 9 / 8
 }
 
 // finish classifies every conversation still open and returns the
@@ -405,11 +517,27 @@ type dayClassifier struct {
 	month         mi.Month
 	idBuf         []byte     // reused: the conversation ids of one day
 	events        []mi.Event // reused for one conversation
-	order         []uint32   // reused for one day
-	ids           [][]byte   // reused: the distinct message ids of one conversation
-	idHashes      []uint64   // reused: idHash of each of ids
-	tokens        []string   // "#0", "#1", …: stand-ins for message ids
-	codes         map[int64]*int
+	// Reused for one day: the counting sort of its rows by conversation,
+	// and its conversations by first row.
+	order, starts, next []uint32
+	convs               []byFirst
+	ids                 [][]byte // reused: the distinct message ids of one conversation
+	idHashes            []uint64 // reused: idHash of each of ids
+	tokens              []string // "#0", "#1", …: stand-ins for message ids
+	codes               map[int64]*int
+}
+
+// byFirst is a conversation of a day by its first row's time.
+type byFirst struct {
+	first int64
+	conv  uint32
+}
+
+// resize returns *s with length n, growing it if need be; its elements
+// are left as they were.
+func resize[T any](s *[]T, n int) []T {
+	*s = slices.Grow((*s)[:0], n)[:n]
+	return *s
 }
 
 // classifyDay classifies the conversations that started on a day, in the
@@ -422,23 +550,21 @@ func (cl *dayClassifier) classifyDay(j dayJob) []mi.Transfer {
 	}
 
 	// Rows by conversation, keeping arrival order: a counting sort.
-	starts := make([]uint32, len(d.convs)+1)
+	starts := resize(&cl.starts, len(d.convs)+1)
+	starts[0] = 0
 	for i, c := range d.convs {
 		starts[i+1] = starts[i] + c.rows
 	}
-	next := slices.Clone(starts[:len(d.convs)])
-	cl.order = slices.Grow(cl.order[:0], len(d.rows))[:len(d.rows)]
+	next := resize(&cl.next, len(d.convs))
+	copy(next, starts)
+	order := resize(&cl.order, len(d.rows))
 	for i := range d.rows {
 		c := d.rows[i].conv
-		cl.order[next[c]] = uint32(i)
+		order[next[c]] = uint32(i)
 		next[c]++
 	}
 
-	type byFirst struct {
-		first int64
-		conv  uint32
-	}
-	convs := make([]byFirst, len(d.convs))
+	convs := resize(&cl.convs, len(d.convs))
 	for i := range convs {
 		convs[i] = byFirst{firsts[i], uint32(i)}
 	}
@@ -474,21 +600,26 @@ func (cl *dayClassifier) classifyDay(j dayJob) []mi.Transfer {
 		ids = ids[len(id):]
 		cl.ids, cl.idHashes = cl.ids[:0], cl.idHashes[:0]
 		evs := cl.events[:0]
-		for _, i := range cl.order[starts[c]:starts[c+1]] {
+		for _, i := range order[starts[c]:starts[c+1]] {
 			r := &d.rows[i]
 			e := mi.Event{
 				ConversationID: id,
 				MessageID:      cl.token(d.text[r.idStart:r.idEnd]),
 				Interaction:    j.strs[r.interaction],
 				Sender:         j.strs[r.sender],
-				Recipient:      j.strs[r.recipient],
 				MessageRef:     cl.token(d.text[r.idEnd:r.refEnd]),
 				Time:           time.Unix(0, r.at).UTC(),
-				FromSystem:     j.strs[r.from],
-				ToSystem:       j.strs[r.to],
 			}
-			if r.hasCode {
-				e.ErrorCode = cl.code(r.code)
+			if r.req > 0 {
+				req := d.reqs[r.req-1]
+				e.Recipient, e.FromSystem, e.ToSystem = j.strs[req.recipient], j.strs[req.from], j.strs[req.to]
+			}
+			switch r.code {
+			case noCode:
+			case bigCode:
+				e.ErrorCode = cl.code(d.bigCodes[int(i)])
+			default:
+				e.ErrorCode = cl.code(int64(r.code))
 			}
 			evs = append(evs, e)
 		}

@@ -151,8 +151,9 @@ func Build(ctx context.Context, cfg Config, generatedOn time.Time, warn func(str
 			toRead = append(toRead, dayFile{day: i, path: path})
 		}
 	}
-	// One goroutine parses the files, one ahead; this one assembles
-	// conversations; the classifiers classify the days they complete.
+	// One goroutine parses the files, a few parts ahead; this one
+	// assembles conversations; the classifiers classify the days they
+	// complete.
 	imp := newImporter(importerConfig{
 		start: start, window: window, cutoffDays: cfg.Cutoff,
 		workers: runtime.GOMAXPROCS(0), lookup: md.Lookup(),
@@ -163,15 +164,23 @@ func Build(ctx context.Context, cfg Config, generatedOn time.Time, warn func(str
 	next := 0
 	for i := range days {
 		if next < len(toRead) && toRead[next].day == i {
-			f, ok := pf.next()
-			if !ok { // only when ctx is done
-				return mi.Report{}, ctx.Err()
+			for first := true; ; first = false {
+				p, ok := pf.next()
+				if !ok { // only when ctx is done
+					return mi.Report{}, ctx.Err()
+				}
+				if p.err != nil {
+					return mi.Report{}, p.err
+				}
+				if first {
+					imp.startDay(i, p.b, p.size)
+				}
+				imp.addBatch(i, p.b)
+				pf.release(p.b)
+				if p.last {
+					break
+				}
 			}
-			if f.err != nil {
-				return mi.Report{}, f.err
-			}
-			imp.addBatch(i, f.b)
-			pf.release(f.b)
 			next++
 		}
 		imp.endOfDay(i)

@@ -14,16 +14,14 @@ import (
 	"github.com/nhsengland/gp2gp/libs/mi"
 )
 
-// batch is the rows of one day file, parsed. The file is read whole
-// into data and parsed in place: a row's fields are spans of data, or of
-// extra for the rare row that needed unquoting.
+// batch is the rows of a part of a day file, parsed. The part, whole
+// lines of the file, is read into data and parsed in place: a row's
+// fields are spans of data, or of extra for the rare row that needed
+// unquoting.
 type batch struct {
 	data  []byte
 	extra []byte
 	rows  []parsedRow
-	// rowBytes is the bytes per row of the last file parsed, 0 before
-	// the first.
-	rowBytes int
 }
 
 // The fields of a parsedRow.
@@ -58,90 +56,113 @@ func (b *batch) field(r *parsedRow, f int) []byte {
 	return b.data[sp.start:sp.end]
 }
 
-// maxDayFile bounds a day file, whose offsets are 32-bit.
-const maxDayFile = math.MaxUint32 >> 1
+// maxPart bounds a part of a day file, whose offsets are 32-bit.
+const maxPart = math.MaxUint32 >> 1
 
-// parseDayFile parses the day file at path into b, reusing its memory.
-func parseDayFile(ctx context.Context, path string, b *batch) error {
-	err := readDayFile(path, b)
-	if err == nil {
-		err = parseDay(ctx, b)
+// partSize is how much of a day file is read and parsed at a time. Day
+// files are tens of megabytes; a few parts of a megabyte in flight keep
+// the memory of reading small (it is fresh memory, costly to fault in)
+// and what the parser wrote still in the cache when the rows are added.
+// Tests make it small.
+var partSize = 1 << 20
+
+// fileReader reads a day file a part at a time, each part whole lines.
+type fileReader struct {
+	path  string
+	size  int64 // of a plain file; 0 if not known
+	r     io.Reader
+	close func() error
+	sr    *mi.SpineReader // nil before the first part
+	carry []byte          // the start of a line read past the last part
+	eof   bool
+	// whole is set once a part held a quote: a quoted field may hold
+	// line ends, so the part's end may not be a line's, and the rest of
+	// the file is read as one part.
+	whole bool
+}
+
+func openFileReader(path string) (*fileReader, error) {
+	r, closeFile, err := openDayFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	f := &fileReader{path: path, r: r, close: closeFile}
+	if st, ok := r.(interface{ Stat() (os.FileInfo, error) }); ok {
+		if info, err := st.Stat(); err == nil {
+			f.size = info.Size()
+		}
+	}
+	return f, nil
+}
+
+// next reads and parses the next part of the file into b, reporting
+// whether it was the last. It reads at least partSize bytes (the whole
+// rest once a quote is seen), then cuts the part after its last line end
+// and keeps the rest for the next part.
+func (f *fileReader) next(ctx context.Context, b *batch) (last bool, err error) {
+	b.data = append(b.data[:0], f.carry...)
+	for !f.eof {
+		if len(b.data) >= partSize && !f.whole {
+			if bytes.IndexByte(b.data, '"') >= 0 {
+				f.whole = true
+			} else if bytes.LastIndexByte(b.data, '\n') >= 0 {
+				break
+			} // else a line longer than a part: read on
+		}
+		if len(b.data) == cap(b.data) {
+			b.data = slices.Grow(b.data, max(partSize, cap(b.data)))
+		}
+		n, rerr := f.r.Read(b.data[len(b.data):cap(b.data)])
+		b.data = b.data[:len(b.data)+n]
+		switch {
+		case errors.Is(rerr, io.EOF):
+			f.eof = true
+		case rerr != nil:
+			return true, f.fail(rerr)
+		case len(b.data) > maxPart:
+			return true, f.fail(errors.New("day file too large (over 2 GB in a part)"))
+		}
+	}
+	cut := len(b.data)
+	if !f.eof {
+		cut = bytes.LastIndexByte(b.data, '\n') + 1
+	}
+	f.carry = append(f.carry[:0], b.data[cut:]...)
+	b.data = b.data[:cut]
+	if err := f.parse(ctx, b); err != nil {
+		return true, f.fail(err)
+	}
+	if f.eof {
+		return true, f.fail(nil)
+	}
+	return false, nil
+}
+
+// fail closes the file and returns err, naming the file, or the error of
+// closing it.
+func (f *fileReader) fail(err error) error {
+	if cerr := f.close(); err == nil {
+		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return fmt.Errorf("%s: %w", f.path, err)
 	}
 	return nil
 }
 
-// readDayFile reads the whole day file into b.data. A plain file's
-// buffer is sized from its length up front: growing it by doubling would
-// copy it several times and touch half as much memory again, and fresh
-// memory is costly (each page is faulted in by the kernel).
-func readDayFile(path string, b *batch) error {
-	r, closeFile, err := openDayFile(path)
-	if err != nil {
-		return err
-	}
-	b.data = b.data[:0]
-	if f, ok := r.(sizer); ok {
-		if info, err := f.Stat(); err == nil && info.Size() < maxDayFile {
-			// One byte more than the file, so that the read that fills
-			// it is followed by one that reports io.EOF, and room for
-			// a somewhat larger file to come: the buffer is reused.
-			if size := int(info.Size()) + 1; size > cap(b.data) {
-				b.data = slices.Grow(b.data, size+size/8)
-			}
-		}
-	}
-	for {
-		if len(b.data) == cap(b.data) {
-			b.data = slices.Grow(b.data, max(cap(b.data), 1<<20))
-		}
-		n, rerr := r.Read(b.data[len(b.data):cap(b.data)])
-		b.data = b.data[:len(b.data)+n]
-		if errors.Is(rerr, io.EOF) {
-			break
-		}
-		if rerr != nil {
-			err = rerr
-			break
-		}
-		if len(b.data) > maxDayFile {
-			err = errors.New("day file too large (over 2 GB)")
-			break
-		}
-	}
-	if cerr := closeFile(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-// sizer is a day file that knows its size: a plain file.
-type sizer interface {
-	Stat() (os.FileInfo, error)
-}
-
-func parseDay(ctx context.Context, b *batch) error {
+// parse parses the rows of the part in b.data into b.rows.
+func (f *fileReader) parse(ctx context.Context, b *batch) error {
 	b.rows, b.extra = b.rows[:0], b.extra[:0]
-	// Make room for the rows up front, rather than growing the slice by
-	// copying: as many as the file's lines (counted in the first file,
-	// estimated from its bytes per row after), with an eighth more for
-	// the files to come, which reuse the slice.
-	rows := 0
-	if b.rowBytes > 0 {
-		rows = len(b.data) / b.rowBytes
+	if f.sr == nil {
+		sr, err := mi.NewSpineReaderBytes(b.data)
+		if err != nil {
+			return err
+		}
+		f.sr = sr
 	} else {
-		rows = bytes.Count(b.data, []byte{'\n'}) + 1
+		f.sr.Continue(b.data)
 	}
-	if rows > cap(b.rows) {
-		b.rows = make([]parsedRow, 0, rows+rows/8)
-	}
-	defer func() { b.rowBytes = len(b.data) / max(len(b.rows), 1) }()
-	sr, err := mi.NewSpineReaderBytes(b.data)
-	if err != nil {
-		return err
-	}
+	sr := f.sr
 	for n := 0; ; n++ {
 		if n&0xffff == 0xffff {
 			if err := ctx.Err(); err != nil {
@@ -168,8 +189,8 @@ func parseDay(ctx context.Context, b *batch) error {
 				b.extra = append(b.extra, f...)
 				pr.spans[i] = span{uint32(start), uint32(len(b.extra))}
 			}
-			if len(b.extra) > maxDayFile {
-				return errors.New("day file too large (over 2 GB of quoted fields)")
+			if len(b.extra) > maxPart {
+				return errors.New("day file too large (over 2 GB of quoted fields in a part)")
 			}
 		}
 		b.rows = append(b.rows, pr)
@@ -182,53 +203,79 @@ type dayFile struct {
 	path string
 }
 
-// parsedFile is a parsed day file, or why it could not be parsed.
-type parsedFile struct {
+// parsedPart is a parsed part of a day file, or why it could not be
+// read or parsed.
+type parsedPart struct {
 	dayFile
-	b   *batch
-	err error
+	b    *batch
+	last bool  // the file's last part
+	size int64 // of the file, if known, else 0
+	err  error
 }
 
-// prefetcher parses day files in order on its own goroutine, one file
-// ahead of the consumer, reusing two batches.
+// prefetcher parses the parts of day files in order on its own
+// goroutine, a few parts ahead of the consumer, reusing their batches.
 type prefetcher struct {
-	out    chan parsedFile
+	out    chan parsedPart
 	free   chan *batch
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
 
+// partsAhead is how many parts the prefetcher may have parsed and not
+// yet had back.
+const partsAhead = 3
+
 // prefetch starts parsing files; stop must be called.
 func prefetch(ctx context.Context, files []dayFile) *prefetcher {
 	ctx, cancel := context.WithCancel(ctx)
-	p := &prefetcher{out: make(chan parsedFile, 1), free: make(chan *batch, 2), cancel: cancel}
-	p.free <- &batch{}
-	p.free <- &batch{}
+	p := &prefetcher{out: make(chan parsedPart, partsAhead), free: make(chan *batch, partsAhead), cancel: cancel}
+	for range partsAhead {
+		p.free <- &batch{}
+	}
 	p.wg.Go(func() {
 		defer close(p.out)
-		for _, f := range files {
-			var b *batch
-			select {
-			case b = <-p.free:
-			case <-ctx.Done():
-				return
-			}
-			err := parseDayFile(ctx, f.path, b)
-			select {
-			case p.out <- parsedFile{dayFile: f, b: b, err: err}:
-			case <-ctx.Done():
-				return
-			}
-			if err != nil {
-				return
+		for _, df := range files {
+			f, err := openFileReader(df.path)
+			for last := err != nil; ; {
+				var b *batch
+				select {
+				case b = <-p.free:
+				case <-ctx.Done():
+					if f != nil && !last {
+						_ = f.close()
+					}
+					return
+				}
+				if err == nil {
+					last, err = f.next(ctx, b)
+				}
+				part := parsedPart{dayFile: df, b: b, last: last || err != nil, err: err}
+				if f != nil {
+					part.size = f.size
+				}
+				select {
+				case p.out <- part:
+				case <-ctx.Done():
+					if !last {
+						_ = f.close()
+					}
+					return
+				}
+				if err != nil {
+					return
+				}
+				if last {
+					break
+				}
 			}
 		}
 	})
 	return p
 }
 
-// next returns the next parsed file; false when there are no more.
-func (p *prefetcher) next() (parsedFile, bool) {
+// next returns the next parsed part; false when there are no more.
+func (p *prefetcher) next() (parsedPart, bool) {
 	f, ok := <-p.out
 	return f, ok
 }
