@@ -151,11 +151,14 @@ type conversation struct {
 // scratch is the working memory of classifying one conversation, which a
 // Classifier reuses.
 type scratch struct {
-	all   []*Event
-	msgs  []message
-	acks  []*Event
-	roles []*message
-	conv  conversation
+	all     []*Event
+	kinds   []Interaction // of all
+	targets []int32       // of all: the message an ack pairs with, or -1
+	counts  []int32       // of msgs: how many acks pair with it
+	msgs    []message
+	acks    []*Event
+	roles   []*message
+	conv    conversation
 }
 
 // conversation classifies the events of one conversation, which it reads
@@ -167,14 +170,21 @@ func (c classifier) conversation(evs []Event, s *scratch) (Transfer, bool) {
 	}
 	s.all = all
 	slices.SortStableFunc(all, func(a, b *Event) int { return a.Time.Compare(b.Time) })
-	if c.cutoff > 0 {
-		start := all[0].Time
-		all = slices.DeleteFunc(all, func(e *Event) bool { return e.Time.Sub(start) > c.cutoff })
+	if c.cutoff > 0 && c.cutoff < math.MaxInt64 { // no time is more than the longest Duration after another
+		// e.Time.Sub(start) > cutoff, but without Sub's overflow check,
+		// an Add and an Equal for every event.
+		limit := all[0].Time.Add(c.cutoff)
+		all = slices.DeleteFunc(all, func(e *Event) bool { return e.Time.After(limit) })
 	}
-	if all[0].Kind() != InteractionEHRRequest {
+	kinds := s.kinds[:0]
+	for _, e := range all {
+		kinds = append(kinds, e.Kind())
+	}
+	s.kinds = kinds
+	if kinds[0] != InteractionEHRRequest {
 		return Transfer{}, false
 	}
-	conv := c.build(all, s)
+	conv := c.build(all, kinds, s)
 	return conv.transfer(), true
 }
 
@@ -182,20 +192,13 @@ func (c classifier) conversation(evs []Event, s *scratch) (Transfer, bool) {
 // rather than through a map.
 const linearLookup = 32
 
-// build pairs acks with messages and sorts the messages into their roles.
-// Its slices of messages, acks and roles are s's, reused.
-func (c classifier) build(all []*Event, s *scratch) *conversation {
+// build pairs acks with messages and sorts the messages into their roles,
+// kinds being those of all. Its slices are s's, reused.
+func (c classifier) build(all []*Event, kinds []Interaction, s *scratch) *conversation {
 	s.conv = conversation{all: all, requesting: all[0].Sender, sending: all[0].Recipient}
 	conv := &s.conv
-	var kindsBuf [64]Interaction
-	kinds := kindsBuf[:0]
-	if len(all) > len(kindsBuf) {
-		kinds = make([]Interaction, 0, len(all))
-	}
 	n := 0
-	for _, e := range all {
-		k := e.Kind()
-		kinds = append(kinds, k)
+	for _, k := range kinds {
 		if k != InteractionAck {
 			n++
 		}
@@ -234,18 +237,10 @@ func (c classifier) build(all []*Event, s *scratch) *conversation {
 
 	// Pair each ack with its message (-1: none), then give every message
 	// its acks, in time order, out of one shared slice.
-	var targetsBuf [64]int32
-	targets := targetsBuf[:0]
-	if len(all) > len(targetsBuf) {
-		targets = make([]int32, 0, len(all))
-	}
-	var countsBuf [64]int32
-	counts := countsBuf[:0]
-	if len(msgs) > len(countsBuf) {
-		counts = make([]int32, 0, len(msgs))
-	}
-	counts = counts[:len(msgs)]
+	targets := s.targets[:0]
+	counts := slices.Grow(s.counts[:0], len(msgs))[:len(msgs)]
 	clear(counts)
+	s.counts = counts
 	paired := 0
 	var ackIDs map[string]bool // built when first needed
 	for i, e := range all {
@@ -279,6 +274,7 @@ func (c classifier) build(all []*Event, s *scratch) *conversation {
 		}
 		targets = append(targets, target)
 	}
+	s.targets = targets
 	acks := slices.Grow(s.acks[:0], paired)[:paired]
 	s.acks = acks
 	at := int32(0)
