@@ -185,6 +185,7 @@ const chunkBytesPerTransfer = 1024
 
 // writeTransfersJSON writes the JSON of ts separated by commas.
 func writeTransfersJSON(w io.Writer, ts []Transfer) error {
+	practices := encodePractices(ts)
 	chunks := (len(ts) + transfersPerChunk - 1) / transfersPerChunk
 	workers := min(runtime.GOMAXPROCS(0), 4, chunks)
 	if workers <= 1 { // a chunk at a time, in one buffer
@@ -192,7 +193,7 @@ func writeTransfersJSON(w io.Writer, ts []Transfer) error {
 		for c := range chunks {
 			part := ts[c*transfersPerChunk : min((c+1)*transfersPerChunk, len(ts))]
 			var err error
-			if b, err = encodeTransfers(b[:0], part, c*transfersPerChunk); err != nil {
+			if b, err = encodeTransfers(b[:0], part, c*transfersPerChunk, practices); err != nil {
 				return err
 			}
 			if _, err := w.Write(b); err != nil {
@@ -231,7 +232,7 @@ func writeTransfersJSON(w io.Writer, ts []Transfer) error {
 			}
 			part := ts[c*transfersPerChunk : min((c+1)*transfersPerChunk, len(ts))]
 			wg.Go(func() {
-				b, err := encodeTransfers(buf[:0], part, c*transfersPerChunk)
+				b, err := encodeTransfers(buf[:0], part, c*transfersPerChunk, practices)
 				out <- encoded{b, err}
 			})
 		}
@@ -258,14 +259,15 @@ func writeTransfersJSON(w io.Writer, ts []Transfer) error {
 }
 
 // encodeTransfers appends the JSON of ts to b, each preceded by a comma
-// but the first of all (index 0).
-func encodeTransfers(b []byte, ts []Transfer, first int) ([]byte, error) {
+// but the first of all (index 0), with the JSON of practices from
+// encodePractices.
+func encodeTransfers(b []byte, ts []Transfer, first int, practices map[*Practice]*practiceFields) ([]byte, error) {
 	var err error
 	for i := range ts {
 		if first+i > 0 {
 			b = append(b, ',')
 		}
-		if b, err = ts[i].appendJSON(b); err != nil {
+		if b, err = ts[i].appendJSON(b, practices); err != nil {
 			return b, err
 		}
 	}

@@ -9,11 +9,12 @@ import (
 
 // MarshalJSON writes the flat §1.7 record described on Transfer.
 func (t Transfer) MarshalJSON() ([]byte, error) {
-	return t.appendJSON(make([]byte, 0, 1024))
+	return t.appendJSON(make([]byte, 0, 1024), nil)
 }
 
-// appendJSON appends the JSON of t to b.
-func (t *Transfer) appendJSON(b []byte) ([]byte, error) {
+// appendJSON appends the JSON of t to b. practices, if not nil, holds the
+// JSON of the practices' ODS fields (see practiceFields).
+func (t *Transfer) appendJSON(b []byte, practices map[*Practice]*practiceFields) ([]byte, error) {
 	var err error
 	b = append(b, `{"conversationId":`...)
 	b = appendJSONString(b, t.ConversationID)
@@ -41,8 +42,18 @@ func (t *Transfer) appendJSON(b []byte) ([]byte, error) {
 	b = appendJSONCodes(b, t.FinalErrorCodes)
 	b = append(b, `,"intermediateErrorCodes":`...)
 	b = appendJSONInts(b, t.IntermediateErrorCodes)
-	b = appendJSONPractice(b, `,"requestingPractice`, t.RequestingPracticeASID, t.RequestingPractice)
-	b = appendJSONPractice(b, `,"sendingPractice`, t.SendingPracticeASID, t.SendingPractice)
+	if f := practices[t.RequestingPractice]; f != nil {
+		b = appendJSONASID(b, requestingPrefix, t.RequestingPracticeASID)
+		b = append(b, f.requesting...)
+	} else {
+		b = appendJSONPractice(b, requestingPrefix, t.RequestingPracticeASID, t.RequestingPractice)
+	}
+	if f := practices[t.SendingPractice]; f != nil {
+		b = appendJSONASID(b, sendingPrefix, t.SendingPracticeASID)
+		b = append(b, f.sending...)
+	} else {
+		b = appendJSONPractice(b, sendingPrefix, t.SendingPracticeASID, t.SendingPractice)
+	}
 	b = append(b, `,"requestingSupplier":`...)
 	b = appendJSONString(b, t.RequestingSupplier)
 	b = append(b, `,"sendingSupplier":`...)
@@ -56,12 +67,53 @@ func (t *Transfer) appendJSON(b []byte) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
-// appendJSONPractice appends the five fields of one side; prefix is
-// `,"requestingPractice` or `,"sendingPractice`.
-func appendJSONPractice(b []byte, prefix, asid string, p *Practice) []byte {
+// The prefixes of the fields of the two sides of a transfer.
+const (
+	requestingPrefix = `,"requestingPractice`
+	sendingPrefix    = `,"sendingPractice`
+)
+
+// practiceFields is the JSON of the four ODS fields of a practice, as
+// appendJSONPractice writes them, for either side: thousands of
+// transfers share a practice, so encoding them once saves much of the
+// work of encoding transfers.
+type practiceFields struct{ requesting, sending []byte }
+
+// encodePractices returns the practiceFields of every practice of ts.
+func encodePractices(ts []Transfer) map[*Practice]*practiceFields {
+	m := make(map[*Practice]*practiceFields)
+	add := func(p *Practice) {
+		if p == nil || m[p] != nil {
+			return
+		}
+		m[p] = &practiceFields{
+			requesting: appendJSONPracticeFields(nil, requestingPrefix, p),
+			sending:    appendJSONPracticeFields(nil, sendingPrefix, p),
+		}
+	}
+	for i := range ts {
+		add(ts[i].RequestingPractice)
+		add(ts[i].SendingPractice)
+	}
+	return m
+}
+
+// appendJSONASID appends the ASID field of one side; prefix is
+// requestingPrefix or sendingPrefix.
+func appendJSONASID(b []byte, prefix, asid string) []byte {
 	b = append(b, prefix...)
 	b = append(b, `Asid":`...)
-	b = appendJSONString(b, asid)
+	return appendJSONString(b, asid)
+}
+
+// appendJSONPractice appends the five fields of one side; prefix is
+// requestingPrefix or sendingPrefix.
+func appendJSONPractice(b []byte, prefix, asid string, p *Practice) []byte {
+	return appendJSONPracticeFields(appendJSONASID(b, prefix, asid), prefix, p)
+}
+
+// appendJSONPracticeFields appends the four ODS fields of one side.
+func appendJSONPracticeFields(b []byte, prefix string, p *Practice) []byte {
 	var ods, name, sicblODS, sicblName string
 	if p != nil {
 		ods, name, sicblODS, sicblName = p.ODSCode, p.Name, p.SICBLODSCode, p.SICBLName
