@@ -198,18 +198,18 @@ func (imp *importer) addBatch(dayIndex int, b *batch) {
 
 // lookup finds a conversation by id; remember, given what lookup
 // returned, records it.
-func (imp *importer) lookup(id []byte) (ref convRef, known bool, k convKey, short bool) {
-	if k, short = keyOf(id); short {
-		ref, known = imp.ids.get(k)
+func (imp *importer) lookup(id []byte) (ref convRef, known bool, w keyWords, short bool) {
+	if w, short = wordsOf(id); short {
+		ref, known = imp.ids.get(&w)
 	} else {
 		ref, known = imp.longIDs[string(id)]
 	}
-	return ref, known, k, short
+	return ref, known, w, short
 }
 
-func (imp *importer) remember(id []byte, k convKey, short bool, ref convRef) {
+func (imp *importer) remember(id []byte, w *keyWords, short bool, ref convRef) {
 	if short {
-		imp.ids.put(k, ref)
+		imp.ids.put(w, ref)
 	} else {
 		imp.longIDs[string(id)] = ref
 	}
@@ -226,7 +226,7 @@ func (imp *importer) add(b *batch, e *parsedRow, dayIndex int, overflow bool) {
 	case !known:
 		d = imp.days[dayIndex]
 		ref = convRef{day: uint32(dayIndex), index: uint32(len(d.convs))}
-		imp.remember(convID, key, short, ref)
+		imp.remember(convID, &key, short, ref)
 		start := len(d.text)
 		d.text = append(d.text, convID...)
 		d.convs = append(d.convs, convMeta{idStart: uint32(start), idEnd: uint32(len(d.text))})
@@ -514,9 +514,14 @@ type dayClassifier struct {
 	practices     shortTable
 	found         []*mi.Practice
 	longPractices map[string]*mi.Practice
-	month         mi.Month
-	idBuf         []byte     // reused: the conversation ids of one day
-	events        []mi.Event // reused for one conversation
+	byIndex       []cachedPractice // the same by interned ASID, for practiceAt
+	// lastMonth is the month of the last transfer, [monthStart,
+	// monthEnd) its times.
+	lastMonth            mi.Month
+	monthStart, monthEnd time.Time
+	month                mi.Month
+	idBuf                []byte     // reused: the conversation ids of one day
+	events               []mi.Event // reused for one conversation
 	// Reused for one day: the counting sort of its rows by conversation,
 	// and its conversations by first row.
 	order, starts, next []uint32
@@ -525,6 +530,12 @@ type dayClassifier struct {
 	idHashes            []uint64 // reused: idHash of each of ids
 	tokens              []string // "#0", "#1", …: stand-ins for message ids
 	codes               map[int64]*int
+}
+
+// cachedPractice is a practice of practiceAt's cache.
+type cachedPractice struct {
+	p   *mi.Practice
+	set bool
 }
 
 // byFirst is a conversation of a day by its first row's time.
@@ -600,8 +611,14 @@ func (cl *dayClassifier) classifyDay(j dayJob) []mi.Transfer {
 		ids = ids[len(id):]
 		cl.ids, cl.idHashes = cl.ids[:0], cl.idHashes[:0]
 		evs := cl.events[:0]
+		// The row of the earliest event (the first of those at the same
+		// time): the EHR request, if the conversation is a transfer.
+		first, firstAt := uint32(0), int64(math.MaxInt64)
 		for _, i := range order[starts[c]:starts[c+1]] {
 			r := &d.rows[i]
+			if r.at < firstAt {
+				first, firstAt = i, r.at
+			}
 			e := mi.Event{
 				ConversationID: id,
 				MessageID:      cl.token(d.text[r.idStart:r.idEnd]),
@@ -624,9 +641,14 @@ func (cl *dayClassifier) classifyDay(j dayJob) []mi.Transfer {
 			evs = append(evs, e)
 		}
 		if t, ok := cl.classifier.Conversation(evs); ok && !t.DateRequested.Before(cl.from) && t.DateRequested.Before(cl.to) {
-			m := t.Month()
-			t.RequestingPractice = cl.practice(t.RequestingPracticeASID, m)
-			t.SendingPractice = cl.practice(t.SendingPracticeASID, m)
+			m := cl.monthOf(t.DateRequested)
+			req := &d.rows[first]
+			recipient := uint32(0)
+			if req.req > 0 {
+				recipient = d.reqs[req.req-1].recipient
+			}
+			t.RequestingPractice = cl.practiceAt(j.strs, req.sender, t.RequestingPracticeASID, m)
+			t.SendingPractice = cl.practiceAt(j.strs, recipient, t.SendingPracticeASID, m)
 			transfers = append(transfers, t)
 		}
 		clear(evs)
@@ -675,6 +697,38 @@ func idHash(b []byte) uint64 {
 	return binary.LittleEndian.Uint64(b) ^ bits.RotateLeft64(binary.LittleEndian.Uint64(b[len(b)-8:]), 29) ^ uint64(len(b))
 }
 
+// monthOf is mi.MonthOf(t), quicker for a t in the month of the last
+// t: a day's transfers are of one month.
+func (cl *dayClassifier) monthOf(t time.Time) mi.Month {
+	if !t.Before(cl.monthStart) && t.Before(cl.monthEnd) {
+		return cl.lastMonth
+	}
+	m := mi.MonthOf(t)
+	cl.lastMonth = m
+	cl.monthStart = time.Date(m.Year, m.Month, 1, 0, 0, 0, 0, time.UTC)
+	cl.monthEnd = cl.monthStart.AddDate(0, 1, 0)
+	return m
+}
+
+// practiceAt is practice of asid, which is likely strs[i], the ASID of
+// the request row: the transfer's practices are its sender and
+// recipient. When it is, the practice is cached by i, without hashing
+// the ASID at all.
+func (cl *dayClassifier) practiceAt(strs []string, i uint32, asid string, m mi.Month) *mi.Practice {
+	if m != cl.month || strs[i] != asid { // the string compared is nearly always the same
+		return cl.practice(asid, m)
+	}
+	if int(i) >= len(cl.byIndex) { // strs has grown: so does the cache, its new slots unset
+		n := max(int(i)+1, len(strs))
+		cl.byIndex = slices.Grow(cl.byIndex, n-len(cl.byIndex))[:n]
+	}
+	at := &cl.byIndex[i]
+	if !at.set {
+		at.p, at.set = cl.practice(asid, m), true
+	}
+	return at.p
+}
+
 // practice attributes an ASID as mi.Attribute does (§1.6), the transfers
 // of a practice in a month sharing one *mi.Practice.
 //
@@ -686,6 +740,7 @@ func (cl *dayClassifier) practice(asid string, m mi.Month) *mi.Practice {
 		cl.practices = shortTable{}
 		cl.found = cl.found[:0]
 		clear(cl.longPractices)
+		clear(cl.byIndex)
 		cl.month = m
 	}
 	key, short := packShort(asid)

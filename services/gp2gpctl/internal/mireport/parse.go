@@ -224,7 +224,7 @@ type prefetcher struct {
 
 // partsAhead is how many parts the prefetcher may have parsed and not
 // yet had back.
-const partsAhead = 3
+const partsAhead = 4
 
 // prefetch starts parsing files; stop must be called.
 func prefetch(ctx context.Context, files []dayFile) *prefetcher {

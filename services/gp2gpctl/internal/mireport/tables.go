@@ -25,17 +25,38 @@ type convTable struct {
 // (lengths are below 128), so that an empty slot is all zeros and the
 // empty id is a key like any other.
 type convSlot struct {
-	key [len(convKey{}) / 8]uint64
+	key keyWords
 	ref convRef
 }
 
+// keyWords is a convKey as the words of a used slot's key.
+type keyWords [len(convKey{}) / 8]uint64
+
 // words returns k as the words of a used slot's key.
-func words(k *convKey) (w [len(convKey{}) / 8]uint64) {
+func words(k *convKey) (w keyWords) {
 	for i := range w {
 		w[i] = binary.LittleEndian.Uint64(k[8*i:])
 	}
 	w[0] |= usedBit
 	return w
+}
+
+// wordsOf is words of the key of id, and false when id is too long for
+// a key. A UUID's 36 bytes are loaded straight into the words, rather
+// than copied into a convKey first: this is done for every row.
+func wordsOf(id []byte) (keyWords, bool) {
+	if len(id) != 36 {
+		k, ok := keyOf(id)
+		return words(&k), ok
+	}
+	le := binary.LittleEndian
+	return keyWords{
+		le.Uint64(id)<<8 | 36 | usedBit, // the length, then id[0:7]
+		le.Uint64(id[7:]),
+		le.Uint64(id[15:]),
+		le.Uint64(id[23:]),
+		le.Uint64(id[28:]) >> 24, // id[31:36], then three zeros
+	}, true
 }
 
 // usedBit marks the length byte of a used slot's key.
@@ -44,7 +65,7 @@ const usedBit = 0x80
 func newConvTable() convTable { return convTable{seed: rand.Uint64()} }
 
 // hash mixes the five words of a key.
-func (t *convTable) hash(w *[5]uint64) uint64 {
+func (t *convTable) hash(w *keyWords) uint64 {
 	h := mix(w[0]^t.seed, w[1]^0x9e3779b97f4a7c15)
 	h ^= mix(w[2]^0xbf58476d1ce4e5b9, w[3]^0x94d049bb133111eb)
 	return mix(h^w[4], t.seed^0x2545f4914f6cdd1d)
@@ -56,14 +77,14 @@ func mix(a, b uint64) uint64 {
 	return hi ^ lo
 }
 
-// get returns the ref of key k, and false when k is not in the table.
-func (t *convTable) get(k convKey) (convRef, bool) {
+// get returns the ref of the key of words w, and false when it is not in
+// the table.
+func (t *convTable) get(w *keyWords) (convRef, bool) {
 	if t.n == 0 {
 		return convRef{}, false
 	}
-	w := words(&k)
 	mask := len(t.slots) - 1
-	for i := int(t.hash(&w)) & mask; ; i = (i + 1) & mask {
+	for i := int(t.hash(w)) & mask; ; i = (i + 1) & mask {
 		s := &t.slots[i]
 		if s.key[0] == w[0] && s.key[1] == w[1] && s.key[2] == w[2] && s.key[3] == w[3] && s.key[4] == w[4] {
 			return s.ref, true
@@ -74,21 +95,20 @@ func (t *convTable) get(k convKey) (convRef, bool) {
 	}
 }
 
-// put sets the ref of key k.
-func (t *convTable) put(k convKey, ref convRef) {
+// put sets the ref of the key of words w.
+func (t *convTable) put(w *keyWords, ref convRef) {
 	if 4*(t.n+1) > 3*len(t.slots) { // at most three quarters full
 		t.resize(2 * len(t.slots))
 	}
-	w := words(&k)
 	mask := len(t.slots) - 1
-	i := int(t.hash(&w)) & mask
-	for t.slots[i].key[0] != 0 && t.slots[i].key != w {
+	i := int(t.hash(w)) & mask
+	for t.slots[i].key[0] != 0 && t.slots[i].key != *w {
 		i = (i + 1) & mask
 	}
 	if t.slots[i].key[0] == 0 {
 		t.n++
 	}
-	t.slots[i] = convSlot{key: w, ref: ref}
+	t.slots[i] = convSlot{key: *w, ref: ref}
 }
 
 // reserve makes room for n keys in all, so that the table need not grow

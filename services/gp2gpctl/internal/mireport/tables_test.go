@@ -2,6 +2,7 @@ package mireport
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -14,32 +15,35 @@ import (
 func TestConvTable(t *testing.T) {
 	tab := newConvTable()
 	want := make(map[convKey]convRef)
-	ids := []string{"", "\x00", "a", "A", "ab", "ab\x00"}
+	ids := []string{"", "\x00", "a", "A", "ab", "ab\x00", strings.Repeat("\xff", 36), strings.Repeat("\xff", 39)}
 	for i := range 20_000 {
 		ids = append(ids, fmt.Sprintf("%08x-0000-4000-8000-%012x", i*7919, i))
 	}
 	for i, id := range ids {
 		k, ok := keyOf([]byte(id))
 		require.True(t, ok)
-		_, found := tab.get(k)
+		w, ok := wordsOf([]byte(id))
+		require.True(t, ok)
+		require.Equal(t, words(&k), w, "%q", id)
+		_, found := tab.get(&w)
 		require.False(t, found, "%q before it is put", id)
 		ref := convRef{day: uint32(i % 31), index: uint32(i)}
-		tab.put(k, ref)
+		tab.put(&w, ref)
 		want[k] = ref
 		if i%3 == 0 { // put again: replaces
 			ref.day++
-			tab.put(k, ref)
+			tab.put(&w, ref)
 			want[k] = ref
 		}
 	}
 	assert.Equal(t, len(want), tab.n)
 	for k, ref := range want {
-		got, found := tab.get(k)
+		got, found := tab.get(new(words(&k)))
 		require.True(t, found)
 		require.Equal(t, ref, got)
 	}
 	var empty convTable
-	_, found := empty.get(convKey{})
+	_, found := empty.get(&keyWords{})
 	assert.False(t, found, "a table never put to")
 }
 
