@@ -175,8 +175,9 @@ func (r *Report) WriteJSON(w io.Writer) error {
 }
 
 // transfersPerChunk is how many transfers one goroutine of
-// writeTransfersJSON encodes at a time.
-const transfersPerChunk = 2048
+// writeTransfersJSON encodes at a time: a quarter of a megabyte of JSON,
+// so that the buffers being written stay in the cache.
+const transfersPerChunk = 256
 
 // chunkBytesPerTransfer is the room a buffer of writeTransfersJSON is
 // made with per transfer: a transfer's JSON is about 900 bytes, so that
