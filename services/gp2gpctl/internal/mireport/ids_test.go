@@ -62,3 +62,11 @@ func TestCodesOutsideInt32(t *testing.T) {
 		assert.Equal(t, want, *r.Transfers[i].SenderErrorCodes[0])
 	}
 }
+
+func BenchmarkAppendID(b *testing.B) {
+	ids := [][]byte{[]byte("0a1b2c3d-4e5f-6789-abcd-ef0123456789"), []byte("0A1B2C3D-4E5F-6789-ABCD-EF0123456789")}
+	var text []byte
+	for b.Loop() {
+		text = appendID(appendID(text[:0], ids[0]), ids[1])
+	}
+}

@@ -290,13 +290,16 @@ func appendID(text, id []byte) []byte {
 		return text
 	}
 	if len(id) == 36 && id[8] == '-' && id[13] == '-' && id[18] == '-' && id[23] == '-' {
-		var k [17]byte
+		u := (*[36]byte)(id)
 		var flags byte
-		for i, p := range uuidPairs {
-			hi, lo := hexDigit[id[p]], hexDigit[id[p+1]]
+		// The hex pairs at constant offsets of an array: no bounds checks.
+		pair := func(i int) byte {
+			hi, lo := hexDigit[u[i]], hexDigit[u[i+1]]
 			flags |= hi | lo
-			k[1+i] = hi<<4 | lo&0x0f
+			return hi<<4 | lo&0x0f
 		}
+		k := [17]byte{0, pair(0), pair(2), pair(4), pair(6), pair(9), pair(11), pair(14), pair(16),
+			pair(19), pair(21), pair(24), pair(26), pair(28), pair(30), pair(32), pair(34)}
 		switch flags & (hexBad | hexUpper | hexLower) {
 		case 0, hexLower:
 			k[0] = lowerID
@@ -316,9 +319,6 @@ const (
 	lowerID        // a UUID without upper-case letters: its 16 bytes follow
 	upperID        // a UUID with upper-case letters only
 )
-
-// uuidPairs are the offsets of the 16 hex pairs of a UUID's text.
-var uuidPairs = [16]int{0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34}
 
 // hexDigit maps a byte to its value as a hex digit in the low four bits,
 // with flags above: a letter's case, or not a hex digit at all.
