@@ -40,16 +40,26 @@ func (r *receiver) handleSpine(ctx context.Context, msg *bus.Msg) error {
 	ctx = bus.WithConversationID(ctx, conv)
 	switch {
 	case strings.HasSuffix(msg.Subject, "."+string(bus.KindEHRExtract)):
-		return r.handleExtract(ctx, conv, env, undecodable)
+		return r.handleExtract(ctx, conv, env, undecodable, msg.Delivered)
 	case strings.HasSuffix(msg.Subject, "."+string(bus.KindCOPC)):
 		return r.handleCOPC(ctx, conv, env, undecodable)
 	}
 	return bus.Permanentf("receiver: unexpected subject %s", msg.Subject)
 }
 
-// handleExtract takes an EHR Extract; undecodable is the error of an
-// attachment of it that is not base64, if any.
-func (r *receiver) handleExtract(ctx context.Context, conv string, env *ebxml.Message, undecodable error) error {
+// requestRace is the wait before an extract that overtook the record of
+// its request is tried again: short at first, since the requester records
+// the request a moment after sending it, then doubling, so that a
+// requester that stopped in between has time to be redelivered the
+// registration (after the consumer's 30 s ack wait) and record it: 100 ms,
+// 200 ms … 20 s, 45 s over the consumer's ten deliveries. (A fixed second
+// cost every extract that met the race a second, and gave up after 10 s.)
+var requestRace = bus.Backoff{Min: 100 * time.Millisecond, Max: 20 * time.Second}
+
+// handleExtract takes an EHR Extract, delivered for the delivered-th
+// time; undecodable is the error of an attachment of it that is not
+// base64, if any.
+func (r *receiver) handleExtract(ctx context.Context, conv string, env *ebxml.Message, undecodable error, delivered uint64) error {
 	r.Received(ctx, env.Envelope.Action)
 	ex, derr := hl7.DecodeExtract(env.Payload)
 	msgID := env.Envelope.MessageID
@@ -93,8 +103,8 @@ func (r *receiver) handleExtract(ctx context.Context, conv string, env *ebxml.Me
 		resent = true
 	case transfer.Registered:
 		// The request went but is not recorded yet: its handler is still
-		// running.
-		return bus.RetryAfter(time.Second, fmt.Errorf("extract for %s before its request is recorded as sent", conv))
+		// running, most likely for a few milliseconds more.
+		return bus.RetryAfter(requestRace.Delay(delivered), fmt.Errorf("extract for %s before its request is recorded as sent", conv))
 	default:
 		// Too late: the transfer has ended.
 		return r.nack(ctx, t, "late-extract/"+msgID, msgID, hl7.ReasonUnexpectedCondition)

@@ -84,7 +84,14 @@ func (f *fixture) requestSent(conv, requestID string) {
 	if !errors.Is(err, transfer.ErrEventsPending) {
 		require.NoError(f.t, err)
 	}
-	_, err = store.Update(f.ctx, transfer.Requesting, conv, func(t *transfer.Transfer) error {
+	f.recordRequest(store, conv, requestID)
+}
+
+// recordRequest records in conv's REGISTERED transfer that its request
+// went, as the requester does after sending it.
+func (f *fixture) recordRequest(store *transfer.Store, conv, requestID string) {
+	f.t.Helper()
+	_, err := store.Update(f.ctx, transfer.Requesting, conv, func(t *transfer.Transfer) error {
 		t.Peer = transfer.Practice{ODS: sendingODS, ASID: sendingASID}
 		t.RequestID = requestID
 		t.RecordMessage(transfer.Message{ID: hl7.DeriveID(conv, "ehr-request"), Interaction: string(hl7.EHRRequest),
@@ -223,4 +230,40 @@ func TestRecordReadyReferencesTheRequestingPracticesRecordsStore(t *testing.T) {
 			}
 		})
 	}
+}
+
+// An extract that overtakes the record of its request (the requester sends
+// the request, then records it) is tried again until the request is
+// recorded, then taken.
+func TestAnExtractBeforeItsRequestIsRecordedIsTakenOnceItIs(t *testing.T) {
+	f := newFixture(t)
+	const conv = "3B0C6A8E-2B49-4C1F-9E51-6F0D7A2C9B14"
+	requestID := hl7.DeriveID(conv, "ehr-request")
+	store, err := transfer.NewStore(f.ctx, f.bus)
+	require.NoError(t, err)
+	registered := transfer.New(transfer.Requesting, conv, transfer.Practice{ODS: requestingODS, ASID: requestingASID})
+	registered.NHSNumber = nhsNumber
+	_, err = store.Create(f.ctx, registered)
+	require.NoError(t, err)
+
+	f.sendExtract(conv, requestID, 5_000)
+	// The receiver meets REGISTERED and waits: the extract was delivered
+	// and not acknowledged, and nothing is taken yet.
+	spec := bus.ReceiverExtracts("", stagetest.Practices)
+	cons, err := f.js.Consumer(f.ctx, spec.Stream, spec.Durable)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		info, err := cons.Info(f.ctx)
+		return err == nil && info.Delivered.Consumer >= 1 && info.AckFloor.Consumer == 0
+	}, 10*time.Second, 10*time.Millisecond)
+	tr, err := store.Get(f.ctx, transfer.Requesting, conv)
+	require.NoError(t, err)
+	require.Equal(t, transfer.Registered, tr.State)
+
+	f.recordRequest(store, conv, requestID)
+	ready := f.recordReady(conv)
+	assert.Equal(t, nhsNumber, ready.GetPatient().GetNhsNumber())
+	tr, err = store.Get(f.ctx, transfer.Requesting, conv)
+	require.NoError(t, err)
+	assert.Equal(t, transfer.ReadyToIntegrate, tr.State)
 }
