@@ -105,19 +105,56 @@ type convMeta struct {
 	rows           uint32
 }
 
-// row is one Event without its conversation id, in 40 bytes: a day
-// holds tens of thousands of them for the cutoff's two weeks. Message id
-// and ref are text[idStart:idEnd] and text[idEnd:refEnd] of its day, as
-// appendID encodes them; interaction and sender are interned; the
-// recipient and systems, which Classify reads of the EHR request only,
-// are the day's reqs[req-1] for such a row (req is 0 for the others).
+// row is one Event without its conversation id, in 64 bytes, a cache
+// line: a day holds tens of thousands of them for the cutoff's two
+// weeks, which its classifier reads in the order of their conversations,
+// so one memory access a row. Message id and ref are msgIDs; interaction
+// and sender are interned; the recipient and systems, which Classify
+// reads of the EHR request only, are the day's reqs[req-1] for such a
+// row (req is 0 for the others).
 type row struct {
-	at                     int64 // Unix ns
-	conv                   uint32
-	idStart, idEnd, refEnd uint32
-	code                   int32 // the jdiEvent code, or noCode, or bigCode
-	interaction, sender    uint32
-	req                    uint32
+	at                  int64 // Unix ns
+	conv                uint32
+	code                int32 // the jdiEvent code, or noCode, or bigCode
+	interaction, sender uint32
+	req                 uint32
+	msg, ref            msgID
+}
+
+// A msgID is a message id or ref of a row: nothing (all zeros) for none,
+// a UUID as appendID encodes it (its first byte lowerID or upperID), or
+// for any other id textID and where appendID's encoding of it lies in the
+// day's text, as two uint32s.
+type msgID [17]byte
+
+// textID marks a msgID whose id is in the day's text.
+const textID = upperID + 1
+
+// setID sets m to id, appending it to the day's text if it is not a UUID.
+func (d *day) setID(m *msgID, id []byte) {
+	switch k, ok := uuidID(id); {
+	case ok:
+		*m = k
+	case len(id) == 0:
+		*m = msgID{}
+	default:
+		start := len(d.text)
+		d.text = appendID(d.text, id)
+		m[0] = textID
+		binary.LittleEndian.PutUint32(m[1:], uint32(start))
+		binary.LittleEndian.PutUint32(m[5:], uint32(len(d.text)))
+	}
+}
+
+// id returns the appendID encoding of m, nil for none.
+func (d *day) id(m *msgID) []byte {
+	switch m[0] {
+	case 0:
+		return nil
+	case textID:
+		return d.text[binary.LittleEndian.Uint32(m[1:]):binary.LittleEndian.Uint32(m[5:])]
+	}
+	return m[:]
 }
 
 // Codes of a row that are not its own: it has none, or one outside int32,
@@ -246,7 +283,6 @@ func (imp *importer) add(b *batch, e *parsedRow, dayIndex int, overflow bool) {
 	r := row{
 		at:          at,
 		conv:        ref.index,
-		idStart:     uint32(len(d.text)),
 		interaction: imp.strs.few(&imp.strs.interactions, b.field(e, fInteraction)),
 		sender:      imp.strs.asid(b.field(e, fSender)),
 		code:        noCode,
@@ -272,10 +308,8 @@ func (imp *importer) add(b *batch, e *parsedRow, dayIndex int, overflow bool) {
 		})
 		r.req = uint32(len(d.reqs))
 	}
-	d.text = appendID(d.text, b.field(e, fMessageID))
-	r.idEnd = uint32(len(d.text))
-	d.text = appendID(d.text, b.field(e, fRef))
-	r.refEnd = uint32(len(d.text))
+	d.setID(&r.msg, b.field(e, fMessageID))
+	d.setID(&r.ref, b.field(e, fRef))
 	d.rows = append(d.rows, r)
 }
 
@@ -289,28 +323,38 @@ func appendID(text, id []byte) []byte {
 	if len(id) == 0 {
 		return text
 	}
-	if len(id) == 36 && id[8] == '-' && id[13] == '-' && id[18] == '-' && id[23] == '-' {
-		u := (*[36]byte)(id)
-		var flags byte
-		// The hex pairs at constant offsets of an array: no bounds checks.
-		pair := func(i int) byte {
-			hi, lo := hexDigit[u[i]], hexDigit[u[i+1]]
-			flags |= hi | lo
-			return hi<<4 | lo&0x0f
-		}
-		k := [17]byte{0, pair(0), pair(2), pair(4), pair(6), pair(9), pair(11), pair(14), pair(16),
-			pair(19), pair(21), pair(24), pair(26), pair(28), pair(30), pair(32), pair(34)}
-		switch flags & (hexBad | hexUpper | hexLower) {
-		case 0, hexLower:
-			k[0] = lowerID
-			return append(text, k[:]...)
-		case hexUpper:
-			k[0] = upperID
-			return append(text, k[:]...)
-		}
+	if k, ok := uuidID(id); ok {
+		return append(text, k[:]...)
 	}
 	text = append(text, rawID)
 	return append(text, id...)
+}
+
+// uuidID returns appendID's encoding of id if it is a UUID in its
+// canonical form, and false if it is not.
+func uuidID(id []byte) (k msgID, ok bool) {
+	if len(id) != 36 || id[8] != '-' || id[13] != '-' || id[18] != '-' || id[23] != '-' {
+		return k, false
+	}
+	u := (*[36]byte)(id)
+	var flags byte
+	// The hex pairs at constant offsets of an array: no bounds checks.
+	pair := func(i int) byte {
+		hi, lo := hexDigit[u[i]], hexDigit[u[i+1]]
+		flags |= hi | lo
+		return hi<<4 | lo&0x0f
+	}
+	k = msgID{0, pair(0), pair(2), pair(4), pair(6), pair(9), pair(11), pair(14), pair(16),
+		pair(19), pair(21), pair(24), pair(26), pair(28), pair(30), pair(32), pair(34)}
+	switch flags & (hexBad | hexUpper | hexLower) {
+	case 0, hexLower:
+		k[0] = lowerID
+		return k, true
+	case hexUpper:
+		k[0] = upperID
+		return k, true
+	}
+	return k, false
 }
 
 // The first byte of an id as appendID encodes it.
@@ -368,9 +412,7 @@ func (imp *importer) startDay(dayIndex int, b *batch, size int64) {
 		} else {
 			for i := range b.rows {
 				r := &b.rows[i]
-				for _, f := range [...]int{fConversation, fMessageID, fRef} {
-					text += int(r.spans[f].end - r.spans[f].start)
-				}
+				text += int(r.spans[fConversation].end - r.spans[fConversation].start) // UUID message ids are in the rows
 			}
 			if len(b.data) > 0 && size > int64(len(b.data)) {
 				scale := float64(size) / float64(len(b.data))
@@ -621,10 +663,10 @@ func (cl *dayClassifier) classifyDay(j dayJob) []mi.Transfer {
 			}
 			e := mi.Event{
 				ConversationID: id,
-				MessageID:      cl.token(d.text[r.idStart:r.idEnd]),
+				MessageID:      cl.token(d.id(&r.msg)),
 				Interaction:    j.strs[r.interaction],
 				Sender:         j.strs[r.sender],
-				MessageRef:     cl.token(d.text[r.idEnd:r.refEnd]),
+				MessageRef:     cl.token(d.id(&r.ref)),
 				Time:           time.Unix(0, r.at).UTC(),
 			}
 			if r.req > 0 {
@@ -651,8 +693,7 @@ func (cl *dayClassifier) classifyDay(j dayJob) []mi.Transfer {
 			t.SendingPractice = cl.practiceAt(j.strs, recipient, t.SendingPracticeASID, m)
 			transfers = append(transfers, t)
 		}
-		clear(evs)
-		cl.events = evs[:0]
+		cl.events = evs[:0] // what the events point to outlives them anyway
 	}
 	return transfers
 }
