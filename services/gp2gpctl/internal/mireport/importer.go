@@ -199,6 +199,7 @@ func newImporter(cfg importerConfig) *importer {
 			cutoff: imp.cutoff, from: cfg.start, to: cfg.start.AddDate(0, 0, cfg.window),
 			classifier: mi.NewClassifier(imp.cutoff), lookup: cfg.lookup,
 			longPractices: make(map[string]*mi.Practice), codes: make(map[int64]*int),
+			bigCodes: make(map[uint32]int64),
 		}
 		imp.workers.Go(func() {
 			for j := range imp.jobs {
@@ -564,14 +565,16 @@ type dayClassifier struct {
 	month                mi.Month
 	idBuf                []byte     // reused: the conversation ids of one day
 	events               []mi.Event // reused for one conversation
-	// Reused for one day: the counting sort of its rows by conversation,
-	// and its conversations by first row.
-	order, starts, next []uint32
-	convs               []byFirst
-	ids                 [][]byte // reused: the distinct message ids of one conversation
-	idHashes            []uint64 // reused: idHash of each of ids
-	tokens              []string // "#0", "#1", …: stand-ins for message ids
-	codes               map[int64]*int
+	// Reused for one day: its rows by conversation (the codes outside
+	// int32 by their index there), and its conversations by first row.
+	rows         []row
+	bigCodes     map[uint32]int64
+	starts, next []uint32
+	convs        []byFirst
+	ids          [][]byte // reused: the distinct message ids of one conversation
+	idHashes     []uint64 // reused: idHash of each of ids
+	tokens       []string // "#0", "#1", …: stand-ins for message ids
+	codes        map[int64]*int
 }
 
 // cachedPractice is a practice of practiceAt's cache.
@@ -602,7 +605,11 @@ func (cl *dayClassifier) classifyDay(j dayJob) []mi.Transfer {
 		return nil
 	}
 
-	// Rows by conversation, keeping arrival order: a counting sort.
+	// Rows by conversation, keeping arrival order: a counting sort, the
+	// rows copied in their new order. Reading the day's rows in order and
+	// writing each where it goes is much quicker than reading them in
+	// conversation order where they lie: the rows of a conversation are
+	// spread over the day's arena, and reading one a cache miss.
 	starts := resize(&cl.starts, len(d.convs)+1)
 	starts[0] = 0
 	for i, c := range d.convs {
@@ -610,11 +617,16 @@ func (cl *dayClassifier) classifyDay(j dayJob) []mi.Transfer {
 	}
 	next := resize(&cl.next, len(d.convs))
 	copy(next, starts)
-	order := resize(&cl.order, len(d.rows))
+	rows := resize(&cl.rows, len(d.rows))
+	clear(cl.bigCodes)
 	for i := range d.rows {
-		c := d.rows[i].conv
-		order[next[c]] = uint32(i)
-		next[c]++
+		r := &d.rows[i]
+		at := next[r.conv]
+		rows[at] = *r
+		next[r.conv]++
+		if r.code == bigCode {
+			cl.bigCodes[at] = d.bigCodes[i]
+		}
 	}
 
 	convs := resize(&cl.convs, len(d.convs))
@@ -656,8 +668,8 @@ func (cl *dayClassifier) classifyDay(j dayJob) []mi.Transfer {
 		// The row of the earliest event (the first of those at the same
 		// time): the EHR request, if the conversation is a transfer.
 		first, firstAt := uint32(0), int64(math.MaxInt64)
-		for _, i := range order[starts[c]:starts[c+1]] {
-			r := &d.rows[i]
+		for i := starts[c]; i < starts[c+1]; i++ {
+			r := &rows[i]
 			if r.at < firstAt {
 				first, firstAt = i, r.at
 			}
@@ -676,7 +688,7 @@ func (cl *dayClassifier) classifyDay(j dayJob) []mi.Transfer {
 			switch r.code {
 			case noCode:
 			case bigCode:
-				e.ErrorCode = cl.code(d.bigCodes[int(i)])
+				e.ErrorCode = cl.code(cl.bigCodes[i])
 			default:
 				e.ErrorCode = cl.code(int64(r.code))
 			}
@@ -684,7 +696,7 @@ func (cl *dayClassifier) classifyDay(j dayJob) []mi.Transfer {
 		}
 		if t, ok := cl.classifier.Conversation(evs); ok && !t.DateRequested.Before(cl.from) && t.DateRequested.Before(cl.to) {
 			m := cl.monthOf(t.DateRequested)
-			req := &d.rows[first]
+			req := &rows[first]
 			recipient := uint32(0)
 			if req.req > 0 {
 				recipient = d.reqs[req.req-1].recipient
