@@ -229,10 +229,24 @@ func (imp *importer) close() {
 // (0 = the first day of the window), after startDay.
 func (imp *importer) addBatch(dayIndex int, b *batch) {
 	overflow := dayIndex >= imp.window
-	for i := range b.rows {
-		imp.add(b, &b.rows[i], dayIndex, overflow)
+	// The conversations of a group of rows are looked up before the rows
+	// are added: the lookups, a cache miss each into a table of tens of
+	// megabytes, then overlap rather than wait for one another.
+	var refs [lookupGroup]convRef
+	var known [lookupGroup]bool
+	for start := 0; start < len(b.rows); start += lookupGroup {
+		group := b.rows[start:min(start+lookupGroup, len(b.rows))]
+		for k := range group {
+			refs[k], known[k], _, _ = imp.lookup(b.field(&group[k], fConversation))
+		}
+		for k := range group {
+			imp.add(b, &group[k], dayIndex, overflow, refs[k], known[k])
+		}
 	}
 }
+
+// lookupGroup is how many rows addBatch looks up at a time.
+const lookupGroup = 16
 
 // lookup finds a conversation by id; remember, given what lookup
 // returned, records it.
@@ -253,10 +267,16 @@ func (imp *importer) remember(id []byte, w *keyWords, short bool, ref convRef) {
 	}
 }
 
-func (imp *importer) add(b *batch, e *parsedRow, dayIndex int, overflow bool) {
+// add adds a row, whose conversation was found at ref (known) when its
+// group was looked up.
+func (imp *importer) add(b *batch, e *parsedRow, dayIndex int, overflow bool, ref convRef, known bool) {
 	at := e.at
 	convID := b.field(e, fConversation)
-	ref, known, key, short := imp.lookup(convID)
+	var key keyWords
+	var short bool
+	if !known { // unless a row before it in its group started it
+		ref, known, key, short = imp.lookup(convID)
+	}
 	var d *day
 	switch {
 	case !known && overflow:
