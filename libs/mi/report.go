@@ -28,32 +28,47 @@ import (
 //     code, with its practices' ODS codes sorted.
 func BuildReport(transfers []Transfer, generatedOn time.Time) Report {
 	national := make(map[Month]Counts)
-	practices := make(map[string]*practiceCounts)    // by ODS code
-	byPointer := make(map[*Practice]*practiceCounts) // the same, found quicker
-	var month Month                                  // of the run of transfers being counted
-	var counts Counts                                // of that run
+	practices := make(map[string]*practiceCounts) // by ODS code
+	// The same by pointer, found quicker and without reading the
+	// practice; nil for a practice that is left out.
+	byPointer := make(map[*Practice]*practiceCounts)
+	var month Month        // of the run of transfers being counted
+	var from, to time.Time // the times of month: [from, to)
+	var counts Counts      // of that run
 	for i := range transfers {
 		t := &transfers[i]
-		m, c := t.Month(), countsOf(t)
-		if m != month { // transfers usually come in month order
-			if counts.Requested > 0 {
-				national[month] = national[month].Add(counts)
+		c := countsOf(t)
+		// Transfers usually come in month order: the month is computed
+		// only when a transfer's time is outside the last one's month.
+		if t.DateRequested.Before(from) || !t.DateRequested.Before(to) {
+			if m := t.Month(); m != month {
+				if counts.Requested > 0 {
+					national[month] = national[month].Add(counts)
+				}
+				month, counts = m, Counts{}
 			}
-			month, counts = m, Counts{}
+			from = time.Date(month.Year, month.Month, 1, 0, 0, 0, 0, time.UTC)
+			to = from.AddDate(0, 1, 0)
 		}
+		m := month
 		counts = counts.Add(c)
 		rp := t.RequestingPractice
-		if rp == nil || rp.ODSCode == "" || rp.SICBLODSCode == "" {
+		if rp == nil {
 			continue
 		}
-		p := byPointer[rp]
-		if p == nil {
-			p = practices[rp.ODSCode]
-			if p == nil {
-				p = &practiceCounts{latest: t}
-				practices[rp.ODSCode] = p
+		p, seen := byPointer[rp]
+		if !seen {
+			if rp.ODSCode != "" && rp.SICBLODSCode != "" {
+				p = practices[rp.ODSCode]
+				if p == nil {
+					p = &practiceCounts{latest: t}
+					practices[rp.ODSCode] = p
+				}
 			}
 			byPointer[rp] = p
+		}
+		if p == nil {
+			continue
 		}
 		if !t.DateRequested.Before(p.latest.DateRequested) {
 			p.latest = t
