@@ -232,17 +232,26 @@ func (imp *importer) addBatch(dayIndex int, b *batch) {
 	// The conversations of a group of rows are looked up before the rows
 	// are added: the lookups, a cache miss each into a table of tens of
 	// megabytes, then overlap rather than wait for one another.
-	var refs [lookupGroup]convRef
-	var known [lookupGroup]bool
+	var found [lookupGroup]lookedUp
 	for start := 0; start < len(b.rows); start += lookupGroup {
 		group := b.rows[start:min(start+lookupGroup, len(b.rows))]
 		for k := range group {
-			refs[k], known[k], _, _ = imp.lookup(b.field(&group[k], fConversation))
+			f := &found[k]
+			f.conv, f.convKnown, _, _ = imp.lookup(b.field(&group[k], fConversation))
+			f.sender, f.senderKnown = imp.strs.findASID(b.field(&group[k], fSender))
 		}
 		for k := range group {
-			imp.add(b, &group[k], dayIndex, overflow, refs[k], known[k])
+			imp.add(b, &group[k], dayIndex, overflow, &found[k])
 		}
 	}
+}
+
+// lookedUp is what addBatch found of a row before adding it: its
+// conversation and its interned sender, if known.
+type lookedUp struct {
+	conv                   convRef
+	sender                 uint32
+	convKnown, senderKnown bool
 }
 
 // lookupGroup is how many rows addBatch looks up at a time.
@@ -267,11 +276,12 @@ func (imp *importer) remember(id []byte, w *keyWords, short bool, ref convRef) {
 	}
 }
 
-// add adds a row, whose conversation was found at ref (known) when its
-// group was looked up.
-func (imp *importer) add(b *batch, e *parsedRow, dayIndex int, overflow bool, ref convRef, known bool) {
+// add adds a row, given what was found of it when its group was looked
+// up.
+func (imp *importer) add(b *batch, e *parsedRow, dayIndex int, overflow bool, found *lookedUp) {
 	at := e.at
 	convID := b.field(e, fConversation)
+	ref, known := found.conv, found.convKnown
 	var key keyWords
 	var short bool
 	if !known { // unless a row before it in its group started it
@@ -301,11 +311,17 @@ func (imp *importer) add(b *batch, e *parsedRow, dayIndex int, overflow bool, re
 	first := &imp.firsts[ref.day][ref.index]
 	*first = min(*first, at)
 	d.convs[ref.index].rows++
-	r := row{
+	sender := found.sender
+	if !found.senderKnown {
+		sender = imp.strs.asid(b.field(e, fSender))
+	}
+	d.rows = append(d.rows, row{}) // filled in place
+	r := &d.rows[len(d.rows)-1]
+	*r = row{
 		at:          at,
 		conv:        ref.index,
 		interaction: imp.strs.few(&imp.strs.interactions, b.field(e, fInteraction)),
-		sender:      imp.strs.asid(b.field(e, fSender)),
+		sender:      sender,
 		code:        noCode,
 	}
 	if e.hasCode {
@@ -316,7 +332,7 @@ func (imp *importer) add(b *batch, e *parsedRow, dayIndex int, overflow bool, re
 			if d.bigCodes == nil {
 				d.bigCodes = make(map[int]int64)
 			}
-			d.bigCodes[len(d.rows)] = e.code
+			d.bigCodes[len(d.rows)-1] = e.code
 		}
 	}
 	// Classify reads the recipient and the systems of the EHR request only
@@ -331,7 +347,6 @@ func (imp *importer) add(b *batch, e *parsedRow, dayIndex int, overflow bool, re
 	}
 	d.setID(&r.msg, b.field(e, fMessageID))
 	d.setID(&r.ref, b.field(e, fRef))
-	d.rows = append(d.rows, r)
 }
 
 // appendID appends a message id or ref to text, encoded so that two ids
@@ -934,6 +949,19 @@ type fewValue struct {
 // keyed by its bytes packed into two words (the length in the last byte),
 // several times quicker than a map for the one or two lookups per row;
 // longer values go through the map.
+// findASID returns the index of an ASID interned already, and false if
+// it is not.
+func (in *interner) findASID(b []byte) (uint32, bool) {
+	if len(b) == 0 {
+		return 0, true // ""
+	}
+	if key, short := packShort(b); short {
+		return in.asids.get(key)
+	}
+	i, ok := in.index[string(b)]
+	return i, ok
+}
+
 func (in *interner) asid(b []byte) uint32 {
 	if len(b) == 0 {
 		return 0 // ""
