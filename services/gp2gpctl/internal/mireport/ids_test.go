@@ -3,6 +3,7 @@ package mireport
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"testing"
@@ -35,6 +36,31 @@ func TestAppendID(t *testing.T) {
 	}
 	assert.Len(t, appendID(nil, []byte(uuid)), 17)
 	assert.Empty(t, appendID(nil, nil))
+}
+
+// TestUUIDID checks the decoding of UUIDs against encoding/hex, and that
+// any byte that is not a hex digit, in any place, makes an id raw.
+func TestUUIDID(t *testing.T) {
+	for _, id := range []string{"0a1b2c3d-4e5f-6789-abcd-ef0123456789", "FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF",
+		"00000000-0000-0000-0000-000000000000", "9a8b7c6d-5e4f-3a2b-1c0d-e9f8a7b6c5d4"} {
+		k, ok := uuidID([]byte(id))
+		require.True(t, ok, id)
+		want, err := hex.DecodeString(strings.ReplaceAll(id, "-", ""))
+		require.NoError(t, err)
+		assert.Equal(t, want, k[1:], id)
+	}
+	base := []byte("0a1b2c3d-4e5f-6789-abcd-ef0123456789")
+	for i := range base {
+		if base[i] == '-' {
+			continue
+		}
+		for _, c := range []byte{'/', ':', '@', 'G', '`', 'g', 0x80 | '1', ' ', 0} {
+			id := bytes.Clone(base)
+			id[i] = c
+			_, ok := uuidID(id)
+			assert.False(t, ok, "%q", id)
+		}
+	}
 }
 
 func FuzzAppendID(f *testing.F) {
