@@ -29,7 +29,9 @@ const (
 // bare id. Surrounding space is trimmed and letters are upper-cased.
 func ParseInteraction(s string) Interaction {
 	// The common, canonical spelling, a full URN: the last digit of the
-	// five interactions differs, so one comparison tells.
+	// five interactions differs, so one comparison tells (and no more
+	// than comparing pointers when s is the string URN returns, as an
+	// importer may pass).
 	if len(s) == len(urnPrefix)+len(InteractionAck) {
 		var i Interaction
 		switch s[len(s)-1] {
@@ -44,7 +46,7 @@ func ParseInteraction(s string) Interaction {
 		case '1':
 			i = InteractionCOPC
 		}
-		if i != "" && s[len(urnPrefix):] == string(i) && s[:len(urnPrefix)] == urnPrefix {
+		if i != "" && s == i.URN() {
 			return i
 		}
 	}
@@ -57,6 +59,26 @@ func ParseInteraction(s string) Interaction {
 
 // urnPrefix is the prefix of the GP2GP interaction URNs.
 const urnPrefix = "urn:nhs:names:services:gp2gp/"
+
+// URN returns the full URN of interaction i, as Spine logs spell it:
+// "urn:nhs:names:services:gp2gp/" and i. For the interactions given a
+// role it is always the same string (no allocation, and ParseInteraction
+// compares it with its own by pointer).
+func (i Interaction) URN() string {
+	switch i {
+	case InteractionEHRRequest:
+		return urnPrefix + string(InteractionEHRRequest)
+	case InteractionEHRExtract:
+		return urnPrefix + string(InteractionEHRExtract)
+	case InteractionEHRExtractRedacted:
+		return urnPrefix + string(InteractionEHRExtractRedacted)
+	case InteractionAck:
+		return urnPrefix + string(InteractionAck)
+	case InteractionCOPC:
+		return urnPrefix + string(InteractionCOPC)
+	}
+	return urnPrefix + string(i)
+}
 
 // notProvided is the Spine literal for "no messageRef".
 const notProvided = "NotProvided"
