@@ -900,6 +900,11 @@ func (in *interner) any(b []byte) uint32 {
 		return i
 	}
 	s := string(b)
+	// An interaction's canonical URN is kept as the string URN returns,
+	// which ParseInteraction then recognises by its pointer alone.
+	if k := mi.ParseInteraction(s); k.URN() == s {
+		s = k.URN()
+	}
 	i := uint32(len(in.strs))
 	in.index[s] = i
 	in.strs = append(in.strs, s)
