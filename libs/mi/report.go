@@ -27,8 +27,78 @@ import (
 //   - SICBLs has each Sub-ICB location of those practices, ordered by ODS
 //     code, with its practices' ODS codes sorted.
 func BuildReport(transfers []Transfer, generatedOn time.Time) Report {
+	return buildReport(transfers, generatedOn, len(transfers)/2 >= parallelTally && runtime.GOMAXPROCS(0) > 1)
+}
+
+// buildReport is BuildReport, counting in two halves at once if inHalves.
+func buildReport(transfers []Transfer, generatedOn time.Time, inHalves bool) Report {
+	// A large month is counted in two halves at once, then the halves'
+	// counts added.
+	var all tally
+	if half := len(transfers) / 2; inHalves {
+		var second tally
+		var wg sync.WaitGroup
+		wg.Go(func() { second.count(transfers[half:]) })
+		all.count(transfers[:half])
+		wg.Wait()
+		all.merge(&second)
+	} else {
+		all.count(transfers)
+	}
+	national, practices := all.national, all.practices
+
+	r := Report{
+		GeneratedOn: generatedOn,
+		Transfers:   transfers,
+		National:    make([]NationalMonth, 0, len(national)),
+		Practices:   make([]PracticeMetrics, 0, len(practices)),
+		SICBLs:      []SICBL{},
+	}
+	for _, m := range slices.SortedFunc(maps.Keys(national), compareMonths) {
+		r.National = append(r.National, NationalOf(m, national[m]))
+	}
+	sicbls := make(map[string]*SICBL)
+	for _, ods := range slices.Sorted(maps.Keys(practices)) {
+		p := practices[ods]
+		latest := p.latest.RequestingPractice
+		pm := PracticeMetrics{
+			ODSCode: ods, Name: latest.Name, SICBLODSCode: latest.SICBLODSCode, SICBLName: latest.SICBLName,
+			Metrics: make([]PracticeMonth, 0, len(p.months)),
+		}
+		slices.SortFunc(p.months, func(a, b monthCounts) int { return compareMonths(b.month, a.month) })
+		for _, mc := range p.months {
+			pm.Metrics = append(pm.Metrics, PracticeMonth{
+				Year: mc.month.Year, Month: int(mc.month.Month), RequestedTransfers: RequestedTransfersOf(mc.counts),
+			})
+		}
+		r.Practices = append(r.Practices, pm)
+		s := sicbls[latest.SICBLODSCode]
+		if s == nil {
+			s = &SICBL{ODSCode: latest.SICBLODSCode, Name: latest.SICBLName}
+			sicbls[latest.SICBLODSCode] = s
+		}
+		s.Practices = append(s.Practices, ods) // in ODS order already
+	}
+	for _, code := range slices.Sorted(maps.Keys(sicbls)) {
+		r.SICBLs = append(r.SICBLs, *sicbls[code])
+	}
+	return r
+}
+
+// parallelTally is how many transfers each half of a BuildReport counted
+// in two halves at once has at least.
+const parallelTally = 20_000
+
+// tally is what BuildReport counts of a run of transfers.
+type tally struct {
+	national  map[Month]Counts
+	practices map[string]*practiceCounts // by ODS code
+}
+
+// count counts transfers.
+func (a *tally) count(transfers []Transfer) {
 	national := make(map[Month]Counts)
-	practices := make(map[string]*practiceCounts) // by ODS code
+	practices := make(map[string]*practiceCounts)
 	// The same by pointer, found quicker and without reading the
 	// practice; nil for a practice that is left out.
 	byPointer := make(map[*Practice]*practiceCounts)
@@ -78,43 +148,27 @@ func BuildReport(transfers []Transfer, generatedOn time.Time) Report {
 	if counts.Requested > 0 {
 		national[month] = national[month].Add(counts)
 	}
+	a.national, a.practices = national, practices
+}
 
-	r := Report{
-		GeneratedOn: generatedOn,
-		Transfers:   transfers,
-		National:    make([]NationalMonth, 0, len(national)),
-		Practices:   make([]PracticeMetrics, 0, len(practices)),
-		SICBLs:      []SICBL{},
+// merge adds to a the counts of b, of the transfers after a's.
+func (a *tally) merge(b *tally) {
+	for m, c := range b.national {
+		a.national[m] = a.national[m].Add(c)
 	}
-	for _, m := range slices.SortedFunc(maps.Keys(national), compareMonths) {
-		r.National = append(r.National, NationalOf(m, national[m]))
-	}
-	sicbls := make(map[string]*SICBL)
-	for _, ods := range slices.Sorted(maps.Keys(practices)) {
-		p := practices[ods]
-		latest := p.latest.RequestingPractice
-		pm := PracticeMetrics{
-			ODSCode: ods, Name: latest.Name, SICBLODSCode: latest.SICBLODSCode, SICBLName: latest.SICBLName,
-			Metrics: make([]PracticeMonth, 0, len(p.months)),
+	for ods, q := range b.practices {
+		p := a.practices[ods]
+		if p == nil {
+			a.practices[ods] = q
+			continue
 		}
-		slices.SortFunc(p.months, func(a, b monthCounts) int { return compareMonths(b.month, a.month) })
-		for _, mc := range p.months {
-			pm.Metrics = append(pm.Metrics, PracticeMonth{
-				Year: mc.month.Year, Month: int(mc.month.Month), RequestedTransfers: RequestedTransfersOf(mc.counts),
-			})
+		if !q.latest.DateRequested.Before(p.latest.DateRequested) { // a tie goes to b's, the later
+			p.latest = q.latest
 		}
-		r.Practices = append(r.Practices, pm)
-		s := sicbls[latest.SICBLODSCode]
-		if s == nil {
-			s = &SICBL{ODSCode: latest.SICBLODSCode, Name: latest.SICBLName}
-			sicbls[latest.SICBLODSCode] = s
+		for _, mc := range q.months {
+			p.add(mc.month, mc.counts)
 		}
-		s.Practices = append(s.Practices, ods) // in ODS order already
 	}
-	for _, code := range slices.Sorted(maps.Keys(sicbls)) {
-		r.SICBLs = append(r.SICBLs, *sicbls[code])
-	}
-	return r
 }
 
 // practiceCounts is what BuildReport gathers of a practice: its latest
@@ -201,11 +255,11 @@ const chunkBytesPerTransfer = 1024
 
 // writeTransfersJSON writes the JSON of ts separated by commas.
 func writeTransfersJSON(w io.Writer, ts []Transfer) error {
-	practices := encodePractices(ts)
 	chunks := (len(ts) + transfersPerChunk - 1) / transfersPerChunk
 	workers := min(runtime.GOMAXPROCS(0), 4, chunks)
 	if workers <= 1 { // a chunk at a time, in one buffer
 		var b []byte
+		practices := make(map[*Practice]*practiceFields)
 		for c := range chunks {
 			part := ts[c*transfersPerChunk : min((c+1)*transfersPerChunk, len(ts))]
 			var err error
@@ -222,16 +276,34 @@ func writeTransfersJSON(w io.Writer, ts []Transfer) error {
 		b   []byte
 		err error
 	}
-	// Each chunk is encoded by its own goroutine into the channel made
+	type job struct {
+		chunk int
+		buf   []byte
+		out   chan encoded
+	}
+	// Each chunk is encoded by one of the workers into the channel made
 	// for it; order holds the channels in chunk order, at most workers
 	// of them at a time. free recycles the buffers, of which there are
 	// at most workers+2 (those in order, the one being written and the
-	// one of the chunk being started).
+	// one of the chunk being started). Each worker keeps the JSON of the
+	// practices it has met.
 	order := make(chan chan encoded, workers)
+	jobs := make(chan job, workers)
 	free := make(chan []byte, workers+2)
 	done := make(chan struct{})
 	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			practices := make(map[*Practice]*practiceFields)
+			for j := range jobs {
+				part := ts[j.chunk*transfersPerChunk : min((j.chunk+1)*transfersPerChunk, len(ts))]
+				b, err := encodeTransfers(j.buf[:0], part, j.chunk*transfersPerChunk, practices)
+				j.out <- encoded{b, err}
+			}
+		})
+	}
 	wg.Go(func() {
+		defer close(jobs)
 		defer close(order)
 		for c := range chunks {
 			out := make(chan encoded, 1)
@@ -246,11 +318,11 @@ func writeTransfersJSON(w io.Writer, ts []Transfer) error {
 			default: // room for a chunk of transfers of a usual size
 				buf = make([]byte, 0, transfersPerChunk*chunkBytesPerTransfer)
 			}
-			part := ts[c*transfersPerChunk : min((c+1)*transfersPerChunk, len(ts))]
-			wg.Go(func() {
-				b, err := encodeTransfers(buf[:0], part, c*transfersPerChunk, practices)
-				out <- encoded{b, err}
-			})
+			select {
+			case jobs <- job{c, buf, out}:
+			case <-done:
+				return
+			}
 		}
 	})
 	var err error
@@ -275,8 +347,8 @@ func writeTransfersJSON(w io.Writer, ts []Transfer) error {
 }
 
 // encodeTransfers appends the JSON of ts to b, each preceded by a comma
-// but the first of all (index 0), with the JSON of practices from
-// encodePractices.
+// but the first of all (index 0), keeping the JSON of their practices in
+// practices.
 func encodeTransfers(b []byte, ts []Transfer, first int, practices map[*Practice]*practiceFields) ([]byte, error) {
 	var err error
 	for i := range ts {

@@ -12,8 +12,8 @@ func (t Transfer) MarshalJSON() ([]byte, error) {
 	return t.appendJSON(make([]byte, 0, 1024), nil)
 }
 
-// appendJSON appends the JSON of t to b. practices, if not nil, holds the
-// JSON of the practices' ODS fields (see practiceFields).
+// appendJSON appends the JSON of t to b. practices, if not nil, keeps the
+// JSON of the practices' ODS fields (see practiceFields), encoded once.
 func (t *Transfer) appendJSON(b []byte, practices map[*Practice]*practiceFields) ([]byte, error) {
 	var err error
 	b = append(b, `{"conversationId":`...)
@@ -42,13 +42,13 @@ func (t *Transfer) appendJSON(b []byte, practices map[*Practice]*practiceFields)
 	b = appendJSONCodes(b, t.FinalErrorCodes)
 	b = append(b, `,"intermediateErrorCodes":`...)
 	b = appendJSONInts(b, t.IntermediateErrorCodes)
-	if f := practices[t.RequestingPractice]; f != nil {
+	if f := cachedPractice(practices, t.RequestingPractice); f != nil {
 		b = appendJSONASID(b, requestingPrefix, t.RequestingPracticeASID)
 		b = append(b, f.requesting...)
 	} else {
 		b = appendJSONPractice(b, requestingPrefix, t.RequestingPracticeASID, t.RequestingPractice)
 	}
-	if f := practices[t.SendingPractice]; f != nil {
+	if f := cachedPractice(practices, t.SendingPractice); f != nil {
 		b = appendJSONASID(b, sendingPrefix, t.SendingPracticeASID)
 		b = append(b, f.sending...)
 	} else {
@@ -79,23 +79,21 @@ const (
 // work of encoding transfers.
 type practiceFields struct{ requesting, sending []byte }
 
-// encodePractices returns the practiceFields of every practice of ts.
-func encodePractices(ts []Transfer) map[*Practice]*practiceFields {
-	m := make(map[*Practice]*practiceFields)
-	add := func(p *Practice) {
-		if p == nil || m[p] != nil {
-			return
-		}
-		m[p] = &practiceFields{
+// cachedPractice returns the practiceFields of p, from practices or added
+// to it; nil when p or practices is.
+func cachedPractice(practices map[*Practice]*practiceFields, p *Practice) *practiceFields {
+	if p == nil || practices == nil {
+		return nil
+	}
+	f := practices[p]
+	if f == nil {
+		f = &practiceFields{
 			requesting: appendJSONPracticeFields(nil, requestingPrefix, p),
 			sending:    appendJSONPracticeFields(nil, sendingPrefix, p),
 		}
+		practices[p] = f
 	}
-	for i := range ts {
-		add(ts[i].RequestingPractice)
-		add(ts[i].SendingPractice)
-	}
-	return m
+	return f
 }
 
 // appendJSONASID appends the ASID field of one side; prefix is
