@@ -624,10 +624,14 @@ type byFirst struct {
 	conv  uint32
 }
 
-// resize returns *s with length n, growing it if need be; its elements
-// are left as they were.
+// resize returns *s with length n, growing it if need be, with room for
+// a quarter more (the days to come may be larger: growing it again would
+// take fresh memory); its elements are for the caller to set.
 func resize[T any](s *[]T, n int) []T {
-	*s = slices.Grow((*s)[:0], n)[:n]
+	if n > cap(*s) {
+		*s = make([]T, n, n+n/4)
+	}
+	*s = (*s)[:n]
 	return *s
 }
 
@@ -681,7 +685,7 @@ func (cl *dayClassifier) classifyDay(j dayJob) []mi.Transfer {
 	for _, c := range d.convs {
 		n += int(c.idEnd - c.idStart)
 	}
-	idBuf := slices.Grow(cl.idBuf[:0], n)
+	idBuf := resize(&cl.idBuf, n)[:0]
 	for _, cf := range convs {
 		meta := d.convs[cf.conv]
 		idBuf = append(idBuf, d.text[meta.idStart:meta.idEnd]...)

@@ -128,6 +128,10 @@ func (t *convTable) reserve(n int) {
 func (t *convTable) resize(size int) {
 	old := t.slots
 	t.slots = make([]convSlot, max(size, 1<<12))
+	// Write the fresh slots now: probing reads a slot before writing it,
+	// and a page first read is faulted in twice, as the kernel's zero
+	// page and again when written.
+	clear(t.slots)
 	mask := len(t.slots) - 1
 	for j := range old {
 		s := &old[j]
