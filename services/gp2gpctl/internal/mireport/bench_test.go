@@ -23,8 +23,21 @@ import (
 // plain CSV day files, written once per run to a temporary directory)
 // against a baseline that only reads every record of the same files with
 // encoding/csv. scripts/bench.sh prints their ratio; each also reports
-// rows/s and peak memory:
+// rows/s and peak memory.
 //
+// The two do not use the same number of cores. The baseline reads on one
+// goroutine. The import (Build, then WriteJSON) uses every core
+// (GOMAXPROCS): one goroutine reads and parses the day files, a part
+// ahead; the calling one assembles conversations; a classifier per core
+// classifies each day once its cutoff has passed; the report is counted
+// in two halves and its transfers encoded by a worker per core. The
+// ratio compares wall-clock times: on a machine of two cores or more it
+// credits the import with its parallelism. cpu-s/op gives each one's
+// total CPU time (user and system), for a comparison without it.
+//
+// Besides ns/op and rows/s, each reports:
+//
+//   - cpu-s/op: the process's CPU time per run, from /proc/self/stat;
 //   - peak-heap-MB: the largest Go heap (live and not yet swept objects),
 //     sampled every 5 ms;
 //   - peak-rss-MB: the process's resident-set high-water mark (VmHWM),
