@@ -283,13 +283,13 @@ func writeTransfersJSON(w io.Writer, ts []Transfer) error {
 	}
 	// Each chunk is encoded by one of the workers into the channel made
 	// for it; order holds the channels in chunk order, at most workers
-	// of them at a time. free recycles the buffers, of which there are
-	// at most workers+2 (those in order, the one being written and the
-	// one of the chunk being started). Each worker keeps the JSON of the
-	// practices it has met.
+	// of them at a time. free recycles the buffers (a few more than
+	// workers are in use at a time: those of the chunks queued, being
+	// encoded, in order and being written). Each worker keeps the JSON
+	// of the practices it has met.
 	order := make(chan chan encoded, workers)
 	jobs := make(chan job, workers)
-	free := make(chan []byte, workers+2)
+	free := make(chan []byte, 3*workers+2)
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	for range workers {
@@ -306,20 +306,23 @@ func writeTransfersJSON(w io.Writer, ts []Transfer) error {
 		defer close(jobs)
 		defer close(order)
 		for c := range chunks {
-			out := make(chan encoded, 1)
-			select {
-			case order <- out:
-			case <-done:
-				return
-			}
 			var buf []byte
 			select {
 			case buf = <-free:
 			default: // room for a chunk of transfers of a usual size
 				buf = make([]byte, 0, transfersPerChunk*chunkBytesPerTransfer)
 			}
+			// The job first: the writer waits for each channel it takes
+			// from order, so a channel must be in order only once its
+			// chunk is sure to be encoded.
+			out := make(chan encoded, 1)
 			select {
 			case jobs <- job{c, buf, out}:
+			case <-done:
+				return
+			}
+			select {
+			case order <- out:
 			case <-done:
 				return
 			}
