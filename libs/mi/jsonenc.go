@@ -84,24 +84,39 @@ func appendJSONString(b []byte, s string) []byte {
 // appendJSONTime appends t in UTC as an RFC 3339 JSON string with as many
 // fractional digits as needed, the format of time.Time's MarshalJSON.
 func appendJSONTime(b []byte, t time.Time) ([]byte, error) {
-	t = t.UTC()
-	if y := t.Year(); y < 0 || y > 9999 {
-		return b, fmt.Errorf("time %v: year outside [0,9999]", t)
+	c := civilOf(t)
+	if c.year < 0 || c.year > 9999 {
+		return b, fmt.Errorf("time %v: year outside [0,9999]", t.UTC())
 	}
 	b = append(b, '"')
-	b = appendRFC3339NanoUTC(b, t)
+	b = appendRFC3339(b, c, t.Nanosecond())
 	return append(b, '"'), nil
 }
 
 // appendRFC3339NanoUTC appends t, a UTC time with a four-digit year, as
 // t.AppendFormat(b, time.RFC3339Nano) would, in a fraction of its time.
 func appendRFC3339NanoUTC(b []byte, t time.Time) []byte {
-	year, month, day, hour, minute, sec := civil(t.Unix())
+	return appendRFC3339(b, civilOf(t), t.Nanosecond())
+}
+
+// civilTime is a time split into its UTC date and time of day.
+type civilTime struct{ year, month, day, hour, minute, sec int }
+
+func civilOf(t time.Time) civilTime {
+	var c civilTime
+	c.year, c.month, c.day, c.hour, c.minute, c.sec = civil(t.Unix())
+	return c
+}
+
+// appendRFC3339 appends the time c and ns nanoseconds (a four-digit year)
+// as appendRFC3339NanoUTC does.
+func appendRFC3339(b []byte, c civilTime, ns int) []byte {
+	year, month, day, hour, minute, sec := c.year, c.month, c.day, c.hour, c.minute, c.sec
 	b = append(b, byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
 		byte('0'+month/10), byte('0'+month%10), '-', byte('0'+day/10), byte('0'+day%10), 'T',
 		byte('0'+hour/10), byte('0'+hour%10), ':', byte('0'+minute/10), byte('0'+minute%10), ':',
 		byte('0'+sec/10), byte('0'+sec%10))
-	if ns := t.Nanosecond(); ns != 0 {
+	if ns != 0 {
 		var frac [10]byte
 		frac[0] = '.'
 		for i := 9; i >= 1; i-- {

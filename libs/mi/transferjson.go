@@ -19,9 +19,13 @@ func (t *Transfer) appendJSON(b []byte, practices map[*Practice]*practiceFields)
 	b = append(b, `{"conversationId":`...)
 	b = appendJSONString(b, t.ConversationID)
 	b = append(b, `,"status":`...)
-	b = appendJSONString(b, string(t.Status))
+	b = appendJSONLabel(b, string(t.Status))
 	b = append(b, `,"failureReason":`...)
-	b = appendJSONNullString(b, string(t.FailureReason), t.FailureReason == ReasonNone)
+	if t.FailureReason == ReasonNone {
+		b = append(b, "null"...)
+	} else {
+		b = appendJSONLabel(b, string(t.FailureReason))
+	}
 	b = append(b, `,"slaDuration":`...)
 	if t.SLADuration == nil {
 		b = append(b, "null"...)
@@ -65,6 +69,26 @@ func (t *Transfer) appendJSON(b []byte, practices map[*Practice]*practiceFields)
 	b = append(b, `,"inProgress":`...)
 	b = strconv.AppendBool(b, t.InProgress)
 	return append(b, '}'), nil
+}
+
+// appendJSONLabel is appendJSONString of a status or failure reason: the
+// labels need no escaping, so they are copied between quotes without
+// looking at each byte; other strings are escaped as usual.
+func appendJSONLabel(b []byte, s string) []byte {
+	switch Status(s) {
+	case StatusIntegratedOnTime, StatusTechnicalFailure, StatusProcessFailure, StatusUnclassifiedFailure:
+	default:
+		switch FailureReason(s) {
+		case ReasonIntegratedLate, ReasonFinalError, ReasonAmbiguousCOPCs, ReasonTransferredNotIntegratedWithError,
+			ReasonCOPCNotSent, ReasonCOPCNotAcknowledged, ReasonTransferredNotIntegrated, ReasonFatalSenderError,
+			ReasonRequestNotAcknowledged, ReasonCoreExtractNotSent:
+		default:
+			return appendJSONString(b, s)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // The prefixes of the fields of the two sides of a transfer.
