@@ -374,7 +374,12 @@ func (conv *conversation) transfer() Transfer {
 	if coded > 0 {
 		held.codes = make([]int, 0, coded)
 	}
-	codeLists := make([]*int, 0, len(req.acks)+finals)
+	var codeLists []*int // the two lists, one after the other
+	if n := len(req.acks) + finals; n <= len(held.lists) {
+		codeLists = held.lists[:0:n]
+	} else {
+		codeLists = make([]*int, 0, n)
+	}
 	t := Transfer{
 		ConversationID:         req.ConversationID,
 		DateRequested:          req.Time,
@@ -420,7 +425,8 @@ func (conv *conversation) transfer() Transfer {
 type transferValues struct {
 	completed, lastSender time.Time
 	sla                   uint64
-	codes                 []int // room for the transfer's codes
+	codes                 []int   // room for the transfer's codes
+	lists                 [2]*int // room for its lists of codes, if short (as nearly all are)
 }
 
 // appendCodes appends the codes of acks to list, nil for an ack without
