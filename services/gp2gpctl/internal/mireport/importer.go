@@ -72,7 +72,8 @@ type dayJob struct {
 }
 
 // convKey is a conversation id of up to 39 bytes (Spine's are UUIDs, 36),
-// length first: a map key without pointers, quick to hash and compare.
+// length first: a key of the convTable, without pointers, quick to hash
+// and compare (as the words of wordsOf).
 type convKey [40]byte
 
 // keyOf returns the convKey of id, and false when id is too long for one.
