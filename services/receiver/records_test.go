@@ -53,22 +53,10 @@ func newFixture(t *testing.T) *fixture {
 	f.bus, err = bus.New(f.js)
 	require.NoError(t, err)
 
-	ctx, cancel := context.WithCancel(f.ctx)
-	done := make(chan error, 1)
-	go func() {
-		done <- receiver.Run(ctx, receiver.Config{Config: stagetest.Config(t, srv.URL())},
-			stage.WithStartOptions(service.WithLogOutput(io.Discard)))
-	}()
-	t.Cleanup(func() {
-		cancel()
-		require.NoError(t, <-done)
+	cfg := receiver.Config{Config: stagetest.Config(t, srv.URL())}
+	stagetest.Start(t, f.ctx, f.js, bus.ReceiverTopology("", stagetest.Practices), func(ctx context.Context) error {
+		return receiver.Run(ctx, cfg, stage.WithStartOptions(service.WithLogOutput(io.Discard)))
 	})
-	for _, c := range bus.ReceiverTopology("", stagetest.Practices).Consumers {
-		require.Eventually(t, func() bool {
-			_, err := f.js.Consumer(f.ctx, c.Stream, c.Durable)
-			return err == nil
-		}, 15*time.Second, 10*time.Millisecond, "consumer %s", c.Durable)
-	}
 	return f
 }
 

@@ -45,20 +45,10 @@ func TestContinueRedeliveredAfterTheCOPCsStillAcceptsTheRequest(t *testing.T) {
 	require.NoError(t, err)
 	cfg := withDefaults(sender.Config{Config: stagetest.Config(t, srv.URL())})
 	cfg.SplitThreshold = 8192
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- sender.Run(runCtx, cfg, stage.WithStartOptions(service.WithLogOutput(io.Discard))) }()
-	t.Cleanup(func() {
-		stop()
-		require.NoError(t, <-done)
-	})
 	topo := bus.SenderTopology("", stagetest.Practices)
-	for _, c := range topo.Consumers {
-		require.Eventually(t, func() bool {
-			_, err := js.Consumer(ctx, c.Stream, c.Durable)
-			return err == nil
-		}, 15*time.Second, 10*time.Millisecond, "consumer %s", c.Durable)
-	}
+	stagetest.Start(t, ctx, js, topo, func(ctx context.Context) error {
+		return sender.Run(ctx, cfg, stage.WithStartOptions(service.WithLogOutput(io.Discard)))
+	})
 	store, err := transfer.NewStore(ctx, b)
 	require.NoError(t, err)
 	loop, err := spine.NewLoopback(b)

@@ -56,25 +56,13 @@ func newFixture(t *testing.T, configure ...func(*sender.Config)) *fixture {
 	f.bus, err = bus.New(f.js)
 	require.NoError(t, err)
 
-	ctx, cancel := context.WithCancel(f.ctx)
-	done := make(chan error, 1)
 	cfg := withDefaults(sender.Config{Config: stagetest.Config(t, srv.URL())})
 	for _, c := range configure {
 		c(&cfg)
 	}
-	go func() {
-		done <- sender.Run(ctx, cfg, stage.WithStartOptions(service.WithLogOutput(io.Discard)))
-	}()
-	t.Cleanup(func() {
-		cancel()
-		require.NoError(t, <-done)
+	stagetest.Start(t, f.ctx, f.js, bus.SenderTopology("", stagetest.Practices), func(ctx context.Context) error {
+		return sender.Run(ctx, cfg, stage.WithStartOptions(service.WithLogOutput(io.Discard)))
 	})
-	for _, c := range bus.SenderTopology("", stagetest.Practices).Consumers {
-		require.Eventually(t, func() bool {
-			_, err := f.js.Consumer(f.ctx, c.Stream, c.Durable)
-			return err == nil
-		}, 15*time.Second, 10*time.Millisecond, "consumer %s", c.Durable)
-	}
 	f.store, err = transfer.NewStore(f.ctx, f.bus)
 	require.NoError(t, err)
 	return f
