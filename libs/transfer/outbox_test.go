@@ -9,7 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/nhsengland/gp2gp/libs/bus"
-	"github.com/nhsengland/gp2gp/libs/natsembed/natstest"
 	"github.com/nhsengland/gp2gp/libs/transfer"
 	gp2gpv1 "github.com/nhsengland/gp2gp/proto/gp2gp/v1"
 )
@@ -53,15 +52,12 @@ func TestAnotherWriterSettlesTheOutboxWithoutDuplicates(t *testing.T) {
 // stream rather than published again, since the stream may have forgotten
 // its dedupe id: here the stream's window is a second, and has passed.
 func TestAnOldOutboxEventIsLookedUpNotRepublished(t *testing.T) {
-	srv := natstest.NewServer(t)
-	js := srv.JetStream()
-	ctx := natstest.Context(t, 60*time.Second)
-	require.NoError(t, bus.Ensure(ctx, js, bus.DevProfile, bus.Topology{KeyValues: []bus.KeyValueSpec{bus.TransfersBucket}}))
+	f := bucketOnly(t)
+	ctx := f.ctx
 	cfg := streamNamed(bus.StreamLifecycle).Config(bus.DevProfile)
 	cfg.Duplicates = time.Second
-	_, err := js.CreateStream(ctx, cfg)
+	_, err := f.js.CreateStream(ctx, cfg)
 	require.NoError(t, err)
-	f := &fixture{t: t, js: js, ctx: ctx}
 	f.store = f.otherStore()
 	f.create(transfer.Requesting)
 	f.create(transfer.Sending)
@@ -87,16 +83,13 @@ func TestAnOldOutboxEventIsLookedUpNotRepublished(t *testing.T) {
 
 // An old outbox event the stream lacks is published by the next write.
 func TestAnOldUnpublishedEventIsPublishedByTheNextWrite(t *testing.T) {
-	srv := natstest.NewServer(t)
-	js := srv.JetStream()
-	ctx := natstest.Context(t, 60*time.Second)
 	// No lifecycle stream yet: the event cannot be published.
-	require.NoError(t, bus.Ensure(ctx, js, bus.DevProfile, bus.Topology{KeyValues: []bus.KeyValueSpec{bus.TransfersBucket}}))
-	f := &fixture{t: t, js: js, ctx: ctx}
+	f := bucketOnly(t)
+	ctx := f.ctx
 	f.store = f.otherStore()
 	_, err := f.store.Create(ctx, transfer.New(transfer.Requesting, conv, newPractice))
 	require.ErrorIs(t, err, transfer.ErrEventsPending)
-	require.NoError(t, bus.Ensure(ctx, js, bus.DevProfile, bus.Topology{Streams: []bus.StreamSpec{streamNamed(bus.StreamLifecycle)}}))
+	f.addLifecycle()
 
 	later := f.otherStore(transfer.WithClock(func() time.Time { return time.Now().Add(2 * bus.DedupeWindow) }))
 	tr, err := later.Update(ctx, transfer.Requesting, conv, func(tr *transfer.Transfer) error {

@@ -35,18 +35,26 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
+	f := bucketOnly(t)
+	f.addLifecycle()
+	f.store = f.otherStore()
+	return f
+}
+
+// bucketOnly is a fixture with the transfers bucket but no lifecycle
+// stream, where publishing events fails, and no store yet.
+func bucketOnly(t *testing.T) *fixture {
+	t.Helper()
 	srv := natstest.NewServer(t)
-	js := srv.JetStream()
-	ctx := natstest.Context(t, 60*time.Second)
-	require.NoError(t, bus.Ensure(ctx, js, bus.DevProfile, bus.Topology{
-		Streams:   []bus.StreamSpec{streamNamed(bus.StreamLifecycle)},
-		KeyValues: []bus.KeyValueSpec{bus.TransfersBucket},
-	}))
-	b, err := bus.New(js)
-	require.NoError(t, err)
-	store, err := transfer.NewStore(ctx, b)
-	require.NoError(t, err)
-	return &fixture{t: t, js: js, store: store, ctx: ctx}
+	f := &fixture{t: t, js: srv.JetStream(), ctx: natstest.Context(t, 60*time.Second)}
+	require.NoError(t, bus.Ensure(f.ctx, f.js, bus.DevProfile, bus.Topology{KeyValues: []bus.KeyValueSpec{bus.TransfersBucket}}))
+	return f
+}
+
+// addLifecycle creates the lifecycle stream.
+func (f *fixture) addLifecycle() {
+	f.t.Helper()
+	require.NoError(f.t, bus.Ensure(f.ctx, f.js, bus.DevProfile, bus.Topology{Streams: []bus.StreamSpec{streamNamed(bus.StreamLifecycle)}}))
 }
 
 func streamNamed(name string) bus.StreamSpec {
@@ -281,17 +289,11 @@ func TestTwoConcurrentUpdatesBothApply(t *testing.T) {
 }
 
 func TestEventsLeftInTheOutboxArePublishedLater(t *testing.T) {
-	srv := natstest.NewServer(t)
-	js := srv.JetStream()
-	ctx := natstest.Context(t, 60*time.Second)
 	// No lifecycle stream yet: publishing events fails.
-	require.NoError(t, bus.Ensure(ctx, js, bus.DevProfile, bus.Topology{KeyValues: []bus.KeyValueSpec{bus.TransfersBucket}}))
-	b, err := bus.New(js)
-	require.NoError(t, err)
-	store, err := transfer.NewStore(ctx, b)
-	require.NoError(t, err)
+	f := bucketOnly(t)
+	ctx, store := f.ctx, f.otherStore()
 
-	_, err = store.Create(ctx, transfer.New(transfer.Requesting, conv, newPractice))
+	_, err := store.Create(ctx, transfer.New(transfer.Requesting, conv, newPractice))
 	require.ErrorIs(t, err, transfer.ErrEventsPending)
 	_, err = store.Update(ctx, transfer.Requesting, conv, func(tr *transfer.Transfer) error {
 		return tr.Transition(transfer.RequestSent, transfer.Reason{})
@@ -304,7 +306,7 @@ func TestEventsLeftInTheOutboxArePublishedLater(t *testing.T) {
 	require.Len(t, tr.Outbox, 2)
 
 	// The stream comes back; a restarted service flushes at startup.
-	require.NoError(t, bus.Ensure(ctx, js, bus.DevProfile, bus.Topology{Streams: []bus.StreamSpec{streamNamed(bus.StreamLifecycle)}}))
+	f.addLifecycle()
 	n, err := store.Flush(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, 2, n)
@@ -312,7 +314,6 @@ func TestEventsLeftInTheOutboxArePublishedLater(t *testing.T) {
 	require.NoError(t, err)
 	assert.Zero(t, n, "flushing twice publishes nothing new")
 
-	f := &fixture{t: t, js: js, store: store, ctx: ctx}
 	evs := f.events()
 	require.Len(t, evs, 2)
 	assert.Equal(t, gp2gpv1.TransferState_TRANSFER_STATE_REGISTERED, evs[0].State)
@@ -372,26 +373,21 @@ func TestUpdateFromAStaleRecordAppliesOnTheFreshOne(t *testing.T) {
 // left just now only after the grace, in case its writer is still
 // publishing it.
 func TestRecoverWaitsForYoungOutboxes(t *testing.T) {
-	srv := natstest.NewServer(t)
-	js := srv.JetStream()
-	ctx := natstest.Context(t, 60*time.Second)
-	require.NoError(t, bus.Ensure(ctx, js, bus.DevProfile, bus.Topology{KeyValues: []bus.KeyValueSpec{bus.TransfersBucket}}))
-	b, err := bus.New(js)
-	require.NoError(t, err)
+	f := bucketOnly(t)
+	ctx := f.ctx
 	now := time.Now()
 	clock := func() time.Time { return now }
-	store, err := transfer.NewStore(ctx, b, transfer.WithClock(func() time.Time { return clock() }), transfer.WithRecoverGrace(time.Second))
-	require.NoError(t, err)
+	store := f.otherStore(transfer.WithClock(func() time.Time { return clock() }), transfer.WithRecoverGrace(time.Second))
 
 	// No lifecycle stream: both creations leave their event in the outbox,
 	// one an hour ago, one now.
 	clock = func() time.Time { return now.Add(-time.Hour) }
-	_, err = store.Create(ctx, transfer.New(transfer.Requesting, conv, newPractice))
+	_, err := store.Create(ctx, transfer.New(transfer.Requesting, conv, newPractice))
 	require.ErrorIs(t, err, transfer.ErrEventsPending)
 	clock = func() time.Time { return now }
 	_, err = store.Create(ctx, transfer.New(transfer.Sending, conv, oldPractice))
 	require.ErrorIs(t, err, transfer.ErrEventsPending)
-	require.NoError(t, bus.Ensure(ctx, js, bus.DevProfile, bus.Topology{Streams: []bus.StreamSpec{streamNamed(bus.StreamLifecycle)}}))
+	f.addLifecycle()
 
 	done := make(chan error, 1)
 	start := time.Now()
