@@ -83,30 +83,59 @@ func (b *Bus) checkOut(ctx context.Context, msg *Msg) error {
 // timeout (5 s), short for a few megabytes on a busy broker.
 const bodyReadTimeout = 2 * time.Minute
 
-// bodyLookupTimeout bounds the metadata lookup that starts the read. The
-// client gives that request the read's deadline, and a request whose reply
-// is lost (the server restarted in between) waits for it: without a bound
-// of its own the message would wait bodyReadTimeout (found by make chaos
-// in the same lookups of the records stores).
+// bodyLookupTimeout bounds the metadata lookup that starts the read (see
+// OpenObject).
 const bodyLookupTimeout = 30 * time.Second
 
-// errLookupStalled ends a lookup that took longer than its bound.
-var errLookupStalled = errors.New("no answer from the object store")
+// ErrLookupStalled ends an object's metadata lookup that took longer than
+// its bound (OpenObject).
+var ErrLookupStalled = errors.New("no answer from the object store")
+
+// OpenObject opens object name of store for reading: the whole read is
+// bounded by read, the metadata lookup that starts it by lookup. The
+// client gives that lookup the read's deadline, and a request whose reply
+// is lost (the server restarted in between) waits for it: without a bound
+// of its own a handler would hang for the whole read, its message kept
+// alive and its transfer stuck (found by make chaos). A lookup past its
+// bound fails with ErrLookupStalled; a missing object with
+// jetstream.ErrObjectNotFound. Closing the result ends the read's context.
+func OpenObject(ctx context.Context, store jetstream.ObjectStore, name string, read, lookup time.Duration) (jetstream.ObjectResult, error) {
+	rctx, cancelRead := context.WithTimeout(ctx, read)
+	sctx, stall := context.WithCancelCause(rctx)
+	cancel := func() {
+		stall(nil)
+		cancelRead()
+	}
+	timer := time.AfterFunc(lookup, func() { stall(ErrLookupStalled) })
+	obj, err := store.Get(sctx, name)
+	timer.Stop()
+	if err != nil {
+		cause := context.Cause(sctx)
+		cancel()
+		if errors.Is(cause, ErrLookupStalled) {
+			return nil, fmt.Errorf("%w in %s: %w", ErrLookupStalled, lookup, err)
+		}
+		return nil, err
+	}
+	return &objectReader{ObjectResult: obj, cancel: cancel}, nil
+}
+
+// objectReader ends the read's context when it is closed.
+type objectReader struct {
+	jetstream.ObjectResult
+	cancel context.CancelFunc
+}
+
+func (r *objectReader) Close() error {
+	defer r.cancel()
+	return r.ObjectResult.Close()
+}
 
 // readObject reads object name of store whole under bodyReadTimeout, its
 // lookup bounded by lookup.
 func readObject(ctx context.Context, store jetstream.ObjectStore, name string, lookup time.Duration) ([]byte, error) {
-	rctx, cancel := context.WithTimeout(ctx, bodyReadTimeout)
-	defer cancel()
-	sctx, stall := context.WithCancelCause(rctx)
-	defer stall(nil)
-	timer := time.AfterFunc(lookup, func() { stall(errLookupStalled) })
-	obj, err := store.Get(sctx, name)
-	timer.Stop()
+	obj, err := OpenObject(ctx, store, name, bodyReadTimeout, lookup)
 	if err != nil {
-		if errors.Is(context.Cause(sctx), errLookupStalled) {
-			return nil, fmt.Errorf("%w in %s: %w", errLookupStalled, lookup, err)
-		}
 		return nil, err
 	}
 	defer obj.Close()

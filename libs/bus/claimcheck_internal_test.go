@@ -2,6 +2,8 @@ package bus
 
 import (
 	"context"
+	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -27,7 +29,46 @@ func TestReadObjectWhoseLookupGetsNoAnswerFails(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	_, err := readObject(ctx, lostReplyStore{}, "spine.X.1", 50*time.Millisecond)
-	require.ErrorIs(t, err, errLookupStalled)
+	require.ErrorIs(t, err, ErrLookupStalled)
 	require.Less(t, time.Since(start), 5*time.Second)
 	require.NoError(t, ctx.Err())
+}
+
+// answeringStore answers Get at once with an object that remembers the
+// context it was opened under.
+type answeringStore struct {
+	jetstream.ObjectStore
+	opened *context.Context
+}
+
+type ctxObject struct {
+	jetstream.ObjectResult
+	io.Reader
+}
+
+func (ctxObject) Close() error { return nil }
+
+func (o ctxObject) Read(p []byte) (int, error) { return o.Reader.Read(p) }
+
+func (s answeringStore) Get(ctx context.Context, _ string, _ ...jetstream.GetObjectOpt) (jetstream.ObjectResult, error) {
+	*s.opened = ctx
+	return ctxObject{Reader: strings.NewReader("body")}, nil
+}
+
+// Once the lookup answered, its bound no longer applies: the read goes on
+// under the read's bound until the object is closed, which ends it.
+func TestOpenObjectBoundsOnlyTheLookupAndCloseEndsTheRead(t *testing.T) {
+	var opened context.Context
+	obj, err := OpenObject(context.Background(), answeringStore{opened: &opened}, "x", time.Minute, 20*time.Millisecond)
+	require.NoError(t, err)
+	time.Sleep(100 * time.Millisecond)
+	require.NoError(t, opened.Err(), "the lookup's bound has passed, the read goes on")
+	deadline, ok := opened.Deadline()
+	require.True(t, ok)
+	require.Greater(t, time.Until(deadline), 30*time.Second, "the read's own bound")
+	data, err := io.ReadAll(obj)
+	require.NoError(t, err)
+	require.Equal(t, "body", string(data))
+	require.NoError(t, obj.Close())
+	require.Error(t, opened.Err(), "closing ends the read's context")
 }

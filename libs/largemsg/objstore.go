@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/nhsengland/gp2gp/libs/bus"
 )
 
 // ObjectStore adapts a JetStream object store bucket to Store. Put streams
@@ -38,48 +40,19 @@ func (s objectStore) Put(ctx context.Context, name string, r io.Reader) (int64, 
 const readTimeout = 30 * time.Minute
 
 // openTimeout bounds the lookup of the object's metadata that starts a
-// read. The client gives that request the read's deadline, and a request
-// whose reply is lost (the server restarted in between) waits for it:
-// without a bound of its own a handler would hang for readTimeout, kept
-// alive all that time, its transfer stuck (found by make chaos).
+// read (bus.OpenObject): a lost reply would otherwise hang a handler for
+// readTimeout, kept alive all that time, its transfer stuck.
 const openTimeout = 30 * time.Second
 
-// errOpenStalled ends a lookup that took longer than openTimeout.
-var errOpenStalled = errors.New("no answer from the object store")
-
 func (s objectStore) Open(ctx context.Context, name string) (io.ReadCloser, error) {
-	rctx, cancel := context.WithTimeout(ctx, readTimeout)
-	sctx, stall := context.WithCancelCause(rctx)
-	timer := time.AfterFunc(s.openTimeout, func() { stall(errOpenStalled) })
-	obj, err := s.bucket.Get(sctx, name)
-	timer.Stop()
+	obj, err := bus.OpenObject(ctx, s.bucket, name, readTimeout, s.openTimeout)
+	if errors.Is(err, jetstream.ErrObjectNotFound) {
+		return nil, fmt.Errorf("largemsg: open %q: %w (%w)", name, ErrNoObject, err)
+	}
 	if err != nil {
-		cause := context.Cause(sctx)
-		stall(nil)
-		cancel()
-		switch {
-		case errors.Is(err, jetstream.ErrObjectNotFound):
-			return nil, fmt.Errorf("largemsg: open %q: %w (%w)", name, ErrNoObject, err)
-		case errors.Is(cause, errOpenStalled):
-			return nil, fmt.Errorf("largemsg: open %q: %w in %s: %w", name, errOpenStalled, s.openTimeout, err)
-		}
 		return nil, fmt.Errorf("largemsg: open %q: %w", name, err)
 	}
-	return &objectReader{ObjectResult: obj, cancel: func() {
-		stall(nil)
-		cancel()
-	}}, nil
-}
-
-// objectReader ends the read's context when it is closed.
-type objectReader struct {
-	jetstream.ObjectResult
-	cancel context.CancelFunc
-}
-
-func (r *objectReader) Close() error {
-	defer r.cancel()
-	return r.ObjectResult.Close()
+	return obj, nil
 }
 
 func (s objectStore) Delete(ctx context.Context, name string) error {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nhsengland/gp2gp/libs/bus"
 	"github.com/stretchr/testify/require"
 )
 
@@ -29,7 +30,7 @@ func TestOpenWhoseLookupGetsNoAnswerFails(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	_, err := s.Open(ctx, "conv/parts/1")
-	require.ErrorIs(t, err, errOpenStalled)
+	require.ErrorIs(t, err, bus.ErrLookupStalled)
 	require.ErrorContains(t, err, `open "conv/parts/1"`)
 	require.Less(t, time.Since(start), 5*time.Second)
 	require.NoError(t, ctx.Err(), "the caller's context is untouched")

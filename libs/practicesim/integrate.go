@@ -26,34 +26,10 @@ import (
 // API timeout (5 s), short for a large document.
 const objectReadTimeout = 30 * time.Minute
 
-// objectLookupTimeout bounds the metadata lookup that starts a read. The
-// client gives that request the read's deadline, and a request whose reply
-// is lost (the server restarted in between) waits for it: without a bound
-// of its own the handler would hang for objectReadTimeout and the record
-// stay unintegrated (found by make chaos).
+// objectLookupTimeout bounds the metadata lookup that starts a read
+// (bus.OpenObject): a lost reply would otherwise hold the record
+// unintegrated for objectReadTimeout.
 const objectLookupTimeout = 30 * time.Second
-
-// errLookupStalled ends a lookup that took longer than objectLookupTimeout.
-var errLookupStalled = errors.New("no answer from the object store")
-
-// getObject opens object name of store for reading under
-// objectReadTimeout, its lookup bounded by lookup (objectLookupTimeout).
-// cancel ends the read; call it once done, whatever the error.
-func getObject(ctx context.Context, store jetstream.ObjectStore, name string, lookup time.Duration) (jetstream.ObjectResult, context.CancelFunc, error) {
-	rctx, cancelRead := context.WithTimeout(ctx, objectReadTimeout)
-	sctx, stall := context.WithCancelCause(rctx)
-	timer := time.AfterFunc(lookup, func() { stall(errLookupStalled) })
-	obj, err := store.Get(sctx, name)
-	timer.Stop()
-	cancel := func() {
-		stall(nil)
-		cancelRead()
-	}
-	if err != nil && errors.Is(context.Cause(sctx), errLookupStalled) {
-		err = fmt.Errorf("%w in %s: %w", errLookupStalled, lookup, err)
-	}
-	return obj, cancel, err
-}
 
 // integrate handles one RecordReady: it fetches and checks the record,
 // remembers it, and reports the IntegrationOutcome the policy chooses on
@@ -257,8 +233,7 @@ func (p *Practice) read(ctx context.Context, c *gp2gpv1.Content, w io.Writer) (r
 		if err != nil {
 			return readContent{}, err
 		}
-		obj, cancel, err := getObject(ctx, store, ref.GetName(), objectLookupTimeout)
-		defer cancel()
+		obj, err := bus.OpenObject(ctx, store, ref.GetName(), objectReadTimeout, objectLookupTimeout)
 		switch {
 		case errors.Is(err, jetstream.ErrObjectNotFound):
 			return readContent{}, unreadable("object %s does not exist", where)
