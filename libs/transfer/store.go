@@ -511,17 +511,15 @@ func WithRecoverGrace(d time.Duration) Option {
 	}
 }
 
-// isConflict reports a lost compare-and-set: the record changed since it
-// was read.
 // Recover runs Flush and logs what it did. It is meant to run once when a
 // service starts, as one of its workers; it never fails the service, since
 // events it cannot publish stay in their outboxes for the next try.
 //
-// It publishes at once what was left more than the grace (WithRecoverGrace) ago, then,
-// after the grace, whatever younger is still left: a service starting
-// beside running ones does not race them for the events they are
-// publishing (which would be harmless, being deduplicated, but would show
-// their events in another trace).
+// It publishes at once what was left more than the grace
+// (WithRecoverGrace) ago, then, after the grace, whatever younger is
+// still left: a service starting beside running ones does not race them
+// for the events they are publishing (which would be harmless, being
+// deduplicated, but would show their events in another trace).
 func (s *Store) Recover(ctx context.Context) error {
 	n, skipped, err := s.flush(ctx, s.now().Add(-s.recoverGrace))
 	if err == nil && skipped > 0 {
@@ -545,6 +543,8 @@ func (s *Store) Recover(ctx context.Context) error {
 	return nil
 }
 
+// isConflict reports a lost compare-and-set: the record changed since it
+// was read.
 func isConflict(err error) bool { return errors.Is(err, jetstream.ErrKeyRevisionMismatch) }
 
 // recentEvents is how many published events a store remembers: well over
